@@ -1,0 +1,39 @@
+# relpose: two commands do all set-up on a fresh machine.
+#   make demo   the main job on the embedded synthetic data
+#   make test   the whole suite (unit tests, browser tests, notebooks with nbval)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.relpose-installed
+export MPLBACKEND ?= Agg
+
+.PHONY: demo test unit notebooks browser-deps bench refresh-notebooks clean-data
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "relpose needs Python 3.10 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m relpose.demo
+
+browser-deps: $(STAMP)
+	@bash tests/browser/install_chromium.sh
+
+test: $(STAMP) browser-deps
+	$(BIN)/python -m pytest -q tests --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -q --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+
+# Re-run every notebook in quick mode and store its outputs (what nbval then checks).
+refresh-notebooks: $(STAMP)
+	$(BIN)/python -m relpose.notebook_tools refresh notebooks/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_windows.py
