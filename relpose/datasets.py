@@ -1,0 +1,412 @@
+"""Pose data sets in the VideoPose3D file layout: load, check, prepare per camera, fetch.
+
+Two files per data set, in `data_dir`:
+  data_3d_<name>.npz             key positions_3d: {subject: {action: (T, J3d, 3) float world positions, metres}}
+  data_2d_<name>_<keypoints>.npz keys positions_2d: {subject: {action: [(T, J2d, 2) pixels, one per camera]}}
+                                 and metadata: {num_joints, keypoints_symmetry: [left, right], layout_name?}
+Preparation is that of VideoPose3D's run.py, array for array: 3D goes into each camera's space with
+joints 1.. made relative to the root and joint 0 keeping the trajectory; 2D is trimmed to the mocap
+length and normalised with the camera's resolution. Names: 'h36m', 'synth' (Human3.6M rig, 32 or
+17 joints in the 3D file, reduced to 17) and 'humaneva*' (HumanEva-I rig, 15 joints). The 2D joint
+count comes from the file's metadata (e.g. 17 COCO keypoints with 15-joint HumanEva mocap).
+"""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cameras import frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
+from .errors import DataError, UserError
+from .skeleton import H36M_KEPT_JOINTS, Skeleton, skeleton_for_dataset
+
+GET_DATA = "see data/README.md, section 'Getting the data'"
+GET_SYNTH = "run `python -m relpose.synth` or `make demo` to generate it"
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _where(path: Path, subject=None, action=None, camera=None) -> str:
+    parts = [str(path)]
+    if subject is not None:
+        parts.append(f"subject '{subject}'")
+    if action is not None:
+        parts.append(f"action '{action}'")
+    if camera is not None:
+        parts.append(f"camera {camera}")
+    return ", ".join(parts)
+
+
+def deterministic_random(min_value: int, max_value: int, data: str) -> int:
+    """The published pipeline's reproducible 'random' integer in [min_value, max_value) from a string."""
+    digest = hashlib.sha256(data.encode()).digest()
+    raw = int.from_bytes(digest[:4], byteorder="little", signed=False)
+    return int(raw / (2 ** 32 - 1) * (max_value - min_value)) + min_value
+
+
+def data_files(name: str, keypoints: str, data_dir="data") -> tuple[Path, Path]:
+    """Paths of the 3D and 2D files of a data set."""
+    data_dir = Path(data_dir)
+    return data_dir / f"data_3d_{name}.npz", data_dir / f"data_2d_{name}_{keypoints}.npz"
+
+
+def _load_npz(path: Path, keys: tuple[str, ...], hint: str) -> dict:
+    """Read `keys` from an .npz file, unwrapping the pickled dicts of the layout."""
+    if not path.is_file():
+        raise DataError(f"{path.name} not found in folder {path.parent.resolve()}: {hint}")
+    # Refuse anything that is not a zip archive: np.load with allow_pickle would unpickle a bare file.
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not an .npz (zip) archive; replace it with a file in the VideoPose3D layout ({hint})")
+    out = {}
+    try:
+        # The layout stores nested dicts as pickled objects, so allow_pickle is required. Unpickling
+        # can run code: only load data files that come from a trusted source.
+        with np.load(path, allow_pickle=True) as npz:
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise DataError(f"{path} lacks key(s) {', '.join(missing)} (has: {', '.join(npz.files) or 'none'}); "
+                                f"re-create it in the VideoPose3D layout ({hint})")
+            for k in keys:
+                value = npz[k]
+                out[k] = value.item() if value.dtype == object and value.shape == () else value
+    except DataError:
+        raise
+    except Exception as e:  # a corrupt archive or pickle: say so in one line
+        raise DataError(f"{path} cannot be read ({type(e).__name__}: {_one_line(e)}); "
+                        f"replace it with a good copy ({hint})") from None
+    for k in keys:
+        if k != "metadata" and not isinstance(out[k], dict):
+            raise DataError(f"{path}: key {k} should hold a dict subject -> action -> poses, "
+                            f"got {type(out[k]).__name__}; re-create the file ({hint})")
+    return out
+
+
+def _check_poses(a, path: Path, joints: tuple[int, ...], dims: int, subject, action, camera=None) -> np.ndarray:
+    """One pose sequence: (T, J, dims), float, finite. Returns it as float32."""
+    where = _where(path, subject, action, camera)
+    want = f"(frames, {' or '.join(map(str, joints))}, {dims})"
+    if not isinstance(a, np.ndarray):
+        raise DataError(f"{where}: expected a {want} array, got {type(a).__name__}; re-create the file")
+    if a.ndim != 3 or a.shape[1] not in joints or a.shape[2] != dims or a.shape[0] == 0:
+        raise DataError(f"{where}: expected a {want} array, got shape {a.shape}; "
+                        "check the file was prepared for this data set and keypoint layout")
+    if not np.issubdtype(a.dtype, np.floating):
+        raise DataError(f"{where}: expected float coordinates, got dtype {a.dtype}; re-create the file")
+    finite = np.isfinite(a).reshape(len(a), -1).all(axis=1)
+    if not finite.all():
+        raise DataError(f"{where}: contains NaN or inf values (first at frame {int(np.argmin(finite))}); "
+                        "remove or repair those frames")
+    return a.astype(np.float32, copy=False)
+
+
+def _check_keys(path: Path, subject, actions: dict) -> None:
+    for key in [subject, *actions]:
+        if not isinstance(key, str):
+            raise DataError(f"{_where(path, subject)}: subject and action names must be strings, got {key!r}; "
+                            "re-create the file")
+
+
+def _read_3d(path: Path, name: str, hint: str) -> dict[str, dict[str, np.ndarray]]:
+    """World positions per subject and action, reduced to the kit's skeleton (17 or 15 joints)."""
+    data = _load_npz(path, ("positions_3d",), hint)["positions_3d"]
+    joints = (15,) if name.startswith("humaneva") else (32, 17)
+    out = {}
+    for subject, actions in data.items():
+        if not isinstance(actions, dict):
+            raise DataError(f"{_where(path, subject)}: expected a dict action -> poses, got {type(actions).__name__}")
+        _check_keys(path, subject, actions)
+        out[subject] = {}
+        for action, poses in actions.items():
+            poses = _check_poses(poses, path, joints, 3, subject, action)
+            if poses.shape[1] == 32:
+                poses = poses[:, list(H36M_KEPT_JOINTS)]
+            out[subject][action] = poses
+    return out
+
+
+def _read_2d(path: Path, hint: str) -> tuple[dict, dict]:
+    """Pixel keypoints per subject, action and camera, and the checked metadata."""
+    raw = _load_npz(path, ("positions_2d", "metadata"), hint)
+    meta = raw["metadata"]
+    try:
+        num_joints = int(meta["num_joints"])
+        left, right = ([int(j) for j in side] for side in meta["keypoints_symmetry"])
+    except Exception:
+        raise DataError(f"{path}: metadata should be a dict with num_joints and keypoints_symmetry = [left, right], "
+                        f"got {_one_line(repr(meta))[:120]}; re-create the file ({hint})") from None
+    if any(not 0 <= j < num_joints for j in left + right):
+        raise DataError(f"{path}: metadata keypoints_symmetry has indices outside 0..{num_joints - 1}; fix the metadata")
+    out = {}
+    for subject, actions in raw["positions_2d"].items():
+        if not isinstance(actions, dict):
+            raise DataError(f"{_where(path, subject)}: expected a dict action -> list of cameras, "
+                            f"got {type(actions).__name__}")
+        _check_keys(path, subject, actions)
+        out[subject] = {}
+        for action, per_camera in actions.items():
+            if isinstance(per_camera, np.ndarray) and per_camera.dtype != object:
+                per_camera = list(per_camera)  # cameras stacked in one array
+            if not isinstance(per_camera, (list, tuple, np.ndarray)) or len(per_camera) == 0:
+                raise DataError(f"{_where(path, subject, action)}: expected a list with one (frames, {num_joints}, 2) "
+                                f"array per camera, got {type(per_camera).__name__}")
+            out[subject][action] = [_check_poses(kps, path, (num_joints,), 2, subject, action, i)
+                                    for i, kps in enumerate(per_camera)]
+    return out, {"num_joints": num_joints, "left": left, "right": right}
+
+
+@dataclass(eq=False)
+class PoseDataset:
+    """A prepared data set: camera-space 3D (root-relative, trajectory in joint 0) and normalised 2D.
+
+    positions_3d / positions_2d: subject -> action -> list with one (T, J, C) float32 array per camera.
+    positions_3d is None for 2D-only data; subjects only in the 2D file (e.g. HumanEva's Unlabeled/...)
+    have 2D but no 3D. Fetched arrays are the stored ones (or views): do not modify them in place.
+    """
+
+    name: str
+    keypoints: str
+    skeleton: Skeleton = field(repr=False)
+    cameras: dict[str, list[dict]] = field(repr=False)
+    kps_left: list[int]
+    kps_right: list[int]
+    joints_left: list[int]
+    joints_right: list[int]
+    positions_3d: dict | None = field(repr=False)
+    positions_2d: dict = field(repr=False)
+    fps: int
+
+    def subjects(self) -> list[str]:
+        """Subjects with 3D (file order), then those with 2D only."""
+        labelled = list(self.positions_3d or {})
+        return labelled + [s for s in self.positions_2d if s not in labelled]
+
+    def has_3d(self, subject: str) -> bool:
+        return self.positions_3d is not None and subject in self.positions_3d
+
+    def actions(self, subject: str) -> list[str]:
+        self._check_subjects([subject])
+        return list((self.positions_3d if self.has_3d(subject) else self.positions_2d)[subject])
+
+    def num_frames(self, subjects=None) -> int:
+        """Frames summed over every take and camera of `subjects` (all by default)."""
+        subjects = self._check_subjects(self.subjects() if subjects is None else subjects)
+        return sum(len(kps) for s in subjects for cams in self.positions_2d[s].values() for kps in cams)
+
+    def _check_subjects(self, subjects) -> list[str]:
+        subjects = [subjects] if isinstance(subjects, str) else list(subjects)
+        unknown = [s for s in subjects if s not in self.positions_2d]
+        if unknown:
+            raise UserError(f"unknown subject(s) {', '.join(map(repr, unknown))} in data set {self.name} "
+                            f"(available: {', '.join(self.subjects())}); check the subject list")
+        return subjects
+
+    def _need_3d(self, subject: str) -> None:
+        if not self.has_3d(subject):
+            raise UserError(f"subject '{subject}' of data set {self.name} has 2D keypoints only, no 3D poses; "
+                            "use a labelled subject or fetch with parse_3d_poses=False")
+
+    def fetch(self, subjects, action_filter=None, subset=1.0, downsample=1, parse_3d_poses=True):
+        """(camera intrinsics or None, 3D poses or None, 2D poses), one entry per take and camera.
+
+        Order: subjects as given, actions in file order, cameras in order. `action_filter` keeps
+        actions starting with any of its prefixes; `subset` < 1 keeps a deterministic contiguous
+        part of each sequence; `downsample` takes every n-th frame.
+        """
+        subjects = self._check_subjects(subjects)
+        filters = _check_filter(action_filter)
+        if not 0 < subset <= 1:
+            raise UserError(f"subset must be in (0, 1], got {subset}")
+        stride = _check_stride(downsample)
+        intrinsics, poses_3d, poses_2d = [], [], []
+        for subject in subjects:
+            if parse_3d_poses:
+                self._need_3d(subject)
+            for action, cams_2d in self.positions_2d[subject].items():
+                if filters is not None and not any(action.startswith(a) for a in filters):
+                    continue
+                poses_2d.extend(cams_2d)
+                for cam in self.cameras[subject]:
+                    if "intrinsic" in cam:
+                        intrinsics.append(cam["intrinsic"])
+                if parse_3d_poses:
+                    poses_3d.extend(self.positions_3d[subject][action])
+        if not poses_2d:
+            raise UserError(f"action filter {','.join(filters)} matches no action of subject(s) {', '.join(subjects)} "
+                            f"in data set {self.name}; filters are prefixes such as 'Walking' or 'Sitting'")
+        poses_3d = poses_3d or None
+        if subset < 1:
+            for i, seq in enumerate(poses_2d):
+                n_frames = int(round(len(seq) // stride * subset) * stride)
+                start = deterministic_random(0, len(seq) - n_frames + 1, str(len(seq)))
+                poses_2d[i] = seq[start:start + n_frames:stride]
+                if poses_3d is not None:
+                    poses_3d[i] = poses_3d[i][start:start + n_frames:stride]
+        elif stride > 1:
+            poses_2d = [seq[::stride] for seq in poses_2d]
+            if poses_3d is not None:
+                poses_3d = [seq[::stride] for seq in poses_3d]
+        return intrinsics or None, poses_3d, poses_2d
+
+    def actions_by_name(self, subjects, action_filter=None) -> dict[str, list[tuple[str, str]]]:
+        """Takes grouped by action name ('SittingDown 1' -> 'SittingDown'), for per-action evaluation.
+
+        Groups appear in order of first occurrence (subjects as given, actions in file order);
+        `action_filter` keeps names starting with any of its prefixes. Pass one subject to get the
+        per-subject grouping of the published evaluation.
+        """
+        subjects = self._check_subjects(subjects)
+        filters = _check_filter(action_filter)
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for subject in subjects:
+            for action in self.actions(subject):
+                name = action.split(" ")[0]
+                if filters is None or any(name.startswith(a) for a in filters):
+                    groups.setdefault(name, []).append((subject, action))
+        return groups
+
+    def fetch_actions(self, pairs, downsample=1) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """3D and 2D poses of every camera of the (subject, action) takes, every `downsample`-th frame."""
+        stride = _check_stride(downsample)
+        poses_3d, poses_2d = [], []
+        for subject, action in pairs:
+            self._check_subjects([subject])
+            self._need_3d(subject)
+            if action not in self.positions_2d[subject]:
+                raise UserError(f"subject '{subject}' of data set {self.name} has no action '{action}' "
+                                f"(available: {', '.join(self.actions(subject))})")
+            poses_2d.extend(seq[::stride] for seq in self.positions_2d[subject][action])
+            poses_3d.extend(seq[::stride] for seq in self.positions_3d[subject][action])
+        return poses_3d, poses_2d
+
+    def summary(self) -> list[tuple[str, int, int, int, int]]:
+        """Rows (subject, actions, takes, frames per camera, cameras); 'frames' counts the first camera."""
+        rows = []
+        for subject in self.subjects():
+            takes = self.positions_2d[subject]
+            names = {action.split(" ")[0] for action in takes}
+            frames = sum(len(cams[0]) for cams in takes.values())
+            rows.append((subject, len(names), len(takes), frames, max(len(c) for c in takes.values())))
+        return rows
+
+    def format_summary(self) -> str:
+        """The summary as an aligned text table, with a title line and a total row."""
+        rows = self.summary()
+        header = ("subject", "actions", "takes", "frames/camera", "cameras")
+        total = ("total", len({a.split(" ")[0] for s in self.subjects() for a in self.positions_2d[s]}),
+                 sum(r[2] for r in rows), sum(r[3] for r in rows), max((r[4] for r in rows), default=0))
+        table = [header] + [tuple(map(str, r)) for r in rows + [total]]
+        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                 for r in table]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.insert(-1, lines[1])
+        kind = "3D + 2D" if self.positions_3d is not None else "2D only"
+        title = (f"{self.name} / {self.keypoints}: {len(rows)} subjects, {kind}, "
+                 f"{self.skeleton.num_joints}-joint skeleton, {self.fps} fps")
+        return "\n".join([title] + lines)
+
+
+def _check_filter(action_filter):
+    if action_filter is None:
+        return None
+    filters = [action_filter] if isinstance(action_filter, str) else list(action_filter)
+    if not filters or not all(isinstance(a, str) and a for a in filters):
+        raise UserError(f"action filter must be a list of non-empty action name prefixes, got {action_filter!r}")
+    return filters
+
+
+def _check_stride(downsample) -> int:
+    if int(downsample) != downsample or downsample < 1:
+        raise UserError(f"downsample must be a whole number >= 1, got {downsample}")
+    return int(downsample)
+
+
+def _calibration_subject(name: str, subject: str) -> str:
+    # HumanEva keys carry the split ('Train/S1', 'Validate/S1', 'Unlabeled/Train/S1', ...): all use S1's cameras.
+    return subject.rsplit("/", 1)[-1] if name.startswith("humaneva") else subject
+
+
+def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = True) -> PoseDataset:
+    """Load and prepare data set `name` with 2D keypoints `keypoints` from `data_dir`.
+
+    with_3d=False reads the 2D file only (positions_3d is None).
+    """
+    if name not in ("h36m", "synth") and not name.startswith("humaneva"):
+        raise UserError(f"unknown data set '{name}' (known: h36m, synth, humaneva15)")
+    if not keypoints or any(c in keypoints for c in "/\\"):
+        raise UserError(f"keypoints must be a plain name such as 'gt' or 'cpn_ft_h36m_dbb', got {keypoints!r}")
+    hint = GET_SYNTH if name == "synth" else GET_DATA
+    path_3d, path_2d = data_files(name, keypoints, data_dir)
+    skeleton = skeleton_for_dataset(name)
+    rig = load_rig(name)
+    # Intrinsics belong to the camera, not the subject: 2D-only subjects without extrinsics (Human3.6M
+    # S2-S4, HumanEva S4) get the rig's intrinsic parameters, as in the published pipeline.
+    intrinsics_only = [{k: v for k, v in cam.items() if k not in ("orientation", "translation")}
+                       for cam in next(iter(rig.values()))]
+
+    world = _read_3d(path_3d, name, hint) if with_3d else None
+    kps, meta = _read_2d(path_2d, hint)
+
+    cameras = {}
+    for subject in list(world or {}) + list(kps):
+        calib = _calibration_subject(name, subject)
+        if calib in rig:
+            cameras[subject] = rig[calib]
+        elif world is not None and subject in world:
+            raise DataError(f"{_where(path_3d, subject)}: no camera calibration for this subject "
+                            f"(calibrated: {', '.join(rig)}); use one of those subjects")
+        else:
+            cameras[subject] = intrinsics_only
+
+    positions_3d = None
+    if world is not None:
+        positions_3d = {}
+        for subject, actions in world.items():
+            if subject not in kps:
+                raise DataError(f"{_where(path_2d)}: subject '{subject}' of {path_3d.name} is missing; "
+                                "the 2D file must cover every subject and action of the 3D file")
+            missing = [a for a in actions if a not in kps[subject]]
+            extra = [a for a in kps[subject] if a not in actions]
+            if missing or extra:
+                what = f"lacks action '{missing[0]}' of" if missing else f"has action '{extra[0]}' not in"
+                raise DataError(f"{_where(path_2d, subject)}: {what} {path_3d.name} ({len(missing)} missing, "
+                                f"{len(extra)} extra); the two files must hold the same takes")
+            positions_3d[subject] = {}
+            for action, poses in actions.items():
+                per_camera = []
+                for cam in cameras[subject]:
+                    pos = world_to_camera(poses, cam["orientation"], cam["translation"]).astype(np.float32)
+                    pos[:, 1:] -= pos[:, :1]  # root-relative joints, trajectory stays in joint 0
+                    per_camera.append(pos)
+                positions_3d[subject][action] = per_camera
+
+    positions_2d = {}
+    for subject, actions in kps.items():
+        positions_2d[subject] = {}
+        for action, per_camera in actions.items():
+            if len(per_camera) != len(cameras[subject]):
+                raise DataError(f"{_where(path_2d, subject, action)}: {len(per_camera)} cameras, but the {name} rig "
+                                f"has {len(cameras[subject])}; re-create the file with every camera")
+            out = []
+            for i, seq in enumerate(per_camera):
+                if positions_3d is not None and subject in positions_3d:
+                    n = len(positions_3d[subject][action][i])
+                    if len(seq) < n:
+                        raise DataError(f"{_where(path_2d, subject, action, i)}: {len(seq)} frames, shorter than the "
+                                        f"{n} frames of {path_3d.name}; re-create the 2D file for the same takes")
+                    seq = seq[:n]  # some videos have extra frames at the end
+                cam = cameras[subject][i]
+                out.append(normalize_screen_coordinates(seq, cam["res_w"], cam["res_h"]).astype(np.float32, copy=False))
+            positions_2d[subject][action] = out
+
+    return PoseDataset(
+        name=name, keypoints=keypoints, skeleton=skeleton, cameras=cameras,
+        kps_left=meta["left"], kps_right=meta["right"],
+        joints_left=list(skeleton.joints_left), joints_right=list(skeleton.joints_right),
+        positions_3d=positions_3d, positions_2d=positions_2d, fps=frame_rate(name),
+    )
