@@ -1,0 +1,272 @@
+"""The paper's `--render`: a GIF/MP4 of the 2D input beside one 3D panel per pose set.
+
+Follows VideoPose3D's renderer: panels of `size` inches at 80 dpi, a 1.7 m cube that follows the
+root in the horizontal plane (trajectory removed for display), right limbs red and the rest black,
+`downsample` averaging blocks of frames (and dividing fps by the factor), `limit` capping the frame
+count after downsampling. GIFs use Pillow, MP4s ffmpeg (the system one, else imageio-ffmpeg's binary).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+
+WRITERS = {".gif": "pillow", ".mp4": "ffmpeg"}
+RADIUS = 1.7  # metres shown around the root, as published
+RIGHT_COLOUR, OTHER_COLOUR = "red", "black"
+
+
+def ffmpeg_executable() -> str:
+    """A system ffmpeg on PATH, else the binary shipped in the imageio-ffmpeg wheel."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def downsample_frames(x: np.ndarray, factor: int) -> np.ndarray:
+    """Average non-overlapping blocks of `factor` frames (a trailing partial block is dropped)."""
+    if factor <= 1:
+        return x
+    length = x.shape[0] // factor * factor
+    return x[:length].reshape(-1, factor, *x.shape[1:]).mean(axis=1)
+
+
+def read_video(path, skip: int = 0, limit: int = -1):
+    """Frames (H, W, 3) uint8 of a video file via imageio-ffmpeg, skipping the first `skip` frames."""
+    import imageio_ffmpeg
+    if not Path(path).is_file():
+        raise UserError(f"--viz-video '{path}' does not exist; give the path of the input video")
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    w, h = meta["size"]
+    frames = []
+    try:
+        for i, raw in enumerate(reader):
+            if i < skip:
+                continue
+            if 0 < limit <= len(frames):
+                break
+            frames.append(np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3))
+    finally:
+        reader.close()
+    return frames, float(meta.get("fps") or 0)
+
+
+def _rooted(poses: np.ndarray, up_axis: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """Display-frame poses with the root moved to the origin horizontally, and the z limits to show.
+
+    World space (up_axis 'z') keeps heights so the floor stays at z = 0 (limits [0, radius]); other
+    frames have no floor reference, so the root goes to the origin in all three axes.
+    """
+    from .viz import display_coordinates
+    shown = display_coordinates(poses, up_axis)
+    if up_axis == "z":
+        shown[..., :2] -= shown[:, :1, :2]
+        return shown, (0.0, RADIUS)
+    return shown - shown[:, :1], (-RADIUS / 2, RADIUS / 2)
+
+
+def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: int, azim: float, output_path,
+                     viewport=(1000, 1000), limit: int = -1, downsample: int = 1, size: float = 6,
+                     input_video_path=None, input_video_skip: int = 0, keypoints_metadata=None,
+                     dpi: int = 80, up_axis: str = "z") -> int:
+    """Write the animation to output_path (.gif or .mp4); returns the number of frames written.
+
+    keypoints_2d: (T, J, 2) pixels; poses: {title: (T, J, 3) metres}, world space (z up) as the CLI
+    prepares them, or another up_axis ('-y' for camera space). keypoints_metadata, when given, is
+    VideoPose3D's dict whose 'keypoints_symmetry'[1] lists the right 2D joints.
+    """
+    output_path = Path(output_path)
+    writer_name = WRITERS.get(output_path.suffix.lower())
+    if writer_name is None:
+        raise UserError(f"--viz-output '{output_path}': unsupported extension '{output_path.suffix}'; "
+                        f"use {' or '.join(WRITERS)}")
+    if downsample < 1:
+        raise UserError(f"--viz-downsample must be >= 1, got {downsample}")
+    import matplotlib
+    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+    from matplotlib.figure import Figure  # no pyplot: no global figure state, works under any backend
+
+    keypoints = np.asarray(keypoints_2d, dtype=np.float64)
+    poses = {title: np.asarray(p, dtype=np.float64) for title, p in poses.items()}
+    if input_video_path is None:
+        frames = None  # one black frame of the viewport's size stands for every frame
+    else:
+        frames, video_fps = read_video(input_video_path, input_video_skip,
+                                       limit * downsample if limit > 0 else -1)
+        fps = fps or video_fps
+        keypoints = keypoints[input_video_skip:]
+        poses = {t: p[input_video_skip:] for t, p in poses.items()}
+        length = min(len(keypoints), len(frames))
+        keypoints, frames = keypoints[:length], np.stack(frames[:length])
+        poses = {t: p[:length] for t, p in poses.items()}
+    if downsample > 1:
+        keypoints = downsample_frames(keypoints, downsample)
+        poses = {t: downsample_frames(p, downsample) for t, p in poses.items()}
+        if frames is not None:
+            frames = downsample_frames(frames.astype(np.float32), downsample).astype(np.uint8)
+        fps = fps / downsample
+    count = len(keypoints) if limit < 1 else min(limit, len(keypoints))
+    if count < 1:
+        raise UserError(f"nothing to render for '{output_path}': the sequence has no frames after "
+                        f"skip={input_video_skip}, downsample={downsample}")
+
+    right_2d = set(keypoints_metadata["keypoints_symmetry"][1]) if keypoints_metadata else set(skeleton.joints_right)
+    right_3d = set(skeleton.joints_right)
+    bones = skeleton.bones()
+    shown = {t: _rooted(p, up_axis) for t, p in poses.items()}
+
+    with matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg_executable()}):
+        fig = Figure(figsize=(size * (1 + len(poses)), size))
+        ax_in = fig.add_subplot(1, 1 + len(poses), 1)
+        ax_in.set_axis_off()
+        ax_in.set_title("Input")
+        background = frames[0] if frames is not None else np.zeros((viewport[1], viewport[0]), np.uint8)
+        image = ax_in.imshow(background, aspect="equal", cmap="gray" if background.ndim == 2 else None,
+                             vmin=0, vmax=255)
+        other_2d = OTHER_COLOUR if frames is not None else "#d0d0d0"  # black lines vanish on the blank frame
+        lines_2d = [ax_in.plot(*keypoints[0, [c, p]].T, color=RIGHT_COLOUR if c in right_2d else other_2d)[0]
+                    for c, p in bones]
+        points_2d = ax_in.scatter(*keypoints[0].T, 10, color="white", edgecolors="white", zorder=10)
+
+        lines_3d = []
+        for k, (title, (data, zlim)) in enumerate(shown.items()):
+            ax = fig.add_subplot(1, 1 + len(poses), k + 2, projection="3d")
+            ax.view_init(elev=15.0, azim=azim)
+            ax.set_xlim3d([-RADIUS / 2, RADIUS / 2])
+            ax.set_ylim3d([-RADIUS / 2, RADIUS / 2])
+            ax.set_zlim3d(list(zlim))
+            ax.set_box_aspect((1, 1, 1))
+            ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
+            ax.set_title(title)
+            lines_3d.append([ax.plot(*data[0, [c, p]].T, zdir="z", color=RIGHT_COLOUR if c in right_3d
+                                     else OTHER_COLOUR)[0] for c, p in bones])
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9, wspace=0.05)
+
+        def update(i):
+            if frames is not None:
+                image.set_data(frames[i])
+            for line, (c, p) in zip(lines_2d, bones):
+                line.set_data(keypoints[i, [c, p], 0], keypoints[i, [c, p], 1])
+            points_2d.set_offsets(keypoints[i])
+            for lines, (data, _) in zip(lines_3d, shown.values()):
+                for line, (c, p) in zip(lines, bones):
+                    line.set_data_3d(data[i, [c, p], 0], data[i, [c, p], 1], data[i, [c, p], 2])
+            return []
+
+        anim = FuncAnimation(fig, update, frames=np.arange(count), interval=1000 / fps, repeat=False)
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        if writer_name == "ffmpeg":
+            writer = FFMpegWriter(fps=fps, codec="libx264", bitrate=bitrate, extra_args=["-pix_fmt", "yuv420p"])
+        else:
+            writer = PillowWriter(fps=fps)
+        anim.save(str(output_path), writer=writer, dpi=dpi)
+    return count
+
+
+def export_predictions(path, poses) -> Path:
+    """`--viz-export`: save the camera-space predictions (T, J, 3) as .npy (exactly at `path`)."""
+    path = Path(path)
+    poses = np.asarray(poses)
+    if poses.ndim != 3 or poses.shape[-1] != 3:
+        raise ValueError(f"expected predictions of shape (T, J, 3), got {poses.shape}")
+    if path.suffix.lower() != ".npy":
+        raise UserError(f"--viz-export '{path}' must end in .npy")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.save(f, poses)
+    return path
+
+
+def _normalise_available(available) -> dict:
+    """{subject: {action: [camera, ...]}} from that shape, {subject: {action: n_cameras}}, or (s, a, c) triples."""
+    if isinstance(available, dict):
+        out = {}
+        for s, actions in available.items():
+            out[s] = {a: list(range(c)) if isinstance(c, int) else list(c) for a, c in actions.items()}
+        return out
+    out: dict = {}
+    for s, a, c in available:
+        out.setdefault(s, {}).setdefault(a, []).append(c)
+    return out
+
+
+def validate_selection(available, subject, action, camera) -> None:
+    """Check --viz-subject/-action/-camera against the data set; the UserError lists the valid choices."""
+    from .viz import _natural_key
+    table = _normalise_available(available)
+    if subject not in table:
+        raise UserError(f"unknown --viz-subject '{subject}'; valid: {', '.join(sorted(table, key=_natural_key))}")
+    if action not in table[subject]:
+        valid = ", ".join(sorted(table[subject], key=_natural_key))
+        raise UserError(f"unknown --viz-action '{action}' for {subject}; valid: {valid}")
+    cameras = sorted(table[subject][action])
+    if camera not in cameras:
+        raise UserError(f"unknown --viz-camera {camera} for {subject} '{action}'; valid: "
+                        f"{', '.join(str(c) for c in cameras)}")
+
+
+def render_from_args(args, dataset, model, device, causal_shift: int = 0, log=print) -> None:
+    """`--render`: predict one sequence (--viz-subject/-action/-camera), then export and/or render it.
+
+    As published: the prediction is saved in camera space (--viz-export); for the animation the
+    ground-truth trajectory is added back and both pose sets go to world space with the camera's
+    extrinsics. Without ground truth only the camera's rotation is applied and the lowest point
+    is put on the floor.
+    """
+    from .cameras import camera_to_world, image_coordinates
+    from .evaluate import predict_sequence
+
+    if not args.viz_subject or not args.viz_action:
+        raise UserError("--render needs --viz-subject and --viz-action (and --viz-camera, default 0)")
+    if not args.viz_output and not args.viz_export:
+        raise UserError("--render needs --viz-output PATH (.gif/.mp4) and/or --viz-export PATH (.npy)")
+    if args.viz_output and Path(args.viz_output).suffix.lower() not in WRITERS:
+        raise UserError(f"--viz-output '{args.viz_output}': unsupported extension; use {' or '.join(WRITERS)}")
+    available = {s: {a: len(cams) for a, cams in acts.items()} for s, acts in dataset.positions_2d.items()}
+    subject, action, camera = args.viz_subject, args.viz_action, args.viz_camera
+    validate_selection(available, subject, action, camera)
+
+    keypoints = np.asarray(dataset.positions_2d[subject][action][camera])
+    ground_truth = None
+    if dataset.has_3d(subject):
+        ground_truth = np.array(dataset.positions_3d[subject][action][camera], dtype=np.float32)
+    else:
+        log("INFO: this action is unlabeled. Ground truth will not be rendered.")
+    prediction = predict_sequence(
+        model, keypoints, tta=args.test_time_augmentation, kps_left=dataset.kps_left, kps_right=dataset.kps_right,
+        joints_left=dataset.joints_left, joints_right=dataset.joints_right, causal_shift=causal_shift,
+        batch_size=getattr(args, "eval_batch_size", 1024), device=device, amp=getattr(args, "amp", False),
+    ).float().cpu().numpy()
+    if args.viz_export:
+        log(f"Exporting joint positions to {args.viz_export}")
+        export_predictions(args.viz_export, prediction)  # camera space, as the model predicts
+    if not args.viz_output:
+        return
+
+    cams = dataset.cameras.get(subject) or next(iter(dataset.cameras.values()))
+    cam = cams[camera]
+    if ground_truth is not None:
+        trajectory = ground_truth[:, :1]
+        ground_truth[:, 1:] += trajectory
+        prediction = prediction + trajectory
+        prediction = camera_to_world(prediction, cam["orientation"], cam["translation"])
+        ground_truth = camera_to_world(ground_truth, cam["orientation"], cam["translation"])
+    else:
+        prediction = camera_to_world(prediction, cam["orientation"], np.zeros(3, np.float32))
+        prediction[:, :, 2] -= prediction[:, :, 2].min()  # no trajectory: at least stand on the floor
+    anim_output = {"Reconstruction": prediction}
+    if ground_truth is not None and not args.viz_no_ground_truth:
+        anim_output["Ground truth"] = ground_truth
+    pixels = image_coordinates(keypoints[..., :2], w=cam["res_w"], h=cam["res_h"])
+    log(f"Rendering {subject} / {action} / camera {camera} to {args.viz_output}")
+    n = render_animation(pixels, anim_output, dataset.skeleton, dataset.fps, args.viz_bitrate, cam["azimuth"],
+                         args.viz_output, viewport=(cam["res_w"], cam["res_h"]), limit=args.viz_limit,
+                         downsample=args.viz_downsample, size=args.viz_size, input_video_path=args.viz_video,
+                         input_video_skip=args.viz_skip)
+    log(f"Wrote {n} frames to {args.viz_output}")

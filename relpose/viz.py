@@ -1,0 +1,573 @@
+"""Interactive figures: 3D skeletons, 2D keypoints, per-joint errors, a sequence explorer widget.
+
+Every skeleton is drawn as one line trace per body side (left, right, centre) with None between
+bones, so a figure has few traces and a frame update only swaps a handful of short coordinate
+lists. Plotly shows z up; `display_coordinates` maps poses into that frame (in Human3.6M camera
+space y points down, hence the default up_axis "-y"; world space is z-up).
+
+Without a kernel (GitHub, nbviewer, a plain browser) use `sequence_animation_figure` and
+`export_html`, which embeds plotly.js in the file (no CDN, no network).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .cameras import camera_to_world, image_coordinates
+from .errors import UserError
+
+SIDES = ("left", "right", "centre")
+# Palette 0 (predictions, single poses) is saturated; palette 1 (ground truth under an overlay) is light.
+PALETTES = (
+    {"left": "#1f5fbf", "right": "#d62728", "centre": "#333333"},
+    {"left": "#8fb8f0", "right": "#f4a09c", "centre": "#a8a8a8"},
+)
+# Rotations from the poses' frame into Plotly's z-up frame (all proper rotations), with axis titles.
+UP_AXES = {
+    "z": (np.eye(3), ("x (m)", "y (m)", "z (m)")),
+    "-y": (np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]), ("x (m)", "z (m)", "-y (m)")),
+    "y": (np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]]), ("x (m)", "-z (m)", "y (m)")),
+}
+
+
+# ----------------------------------------------------------------------------- geometry helpers
+
+def bone_sides(skeleton) -> dict[str, list[tuple[int, int]]]:
+    """Bones (child, parent) by side: a bone is left/right when its child joint is."""
+    left, right = set(skeleton.joints_left), set(skeleton.joints_right)
+    sides = {side: [] for side in SIDES}
+    for child, parent in skeleton.bones():
+        side = "left" if child in left else "right" if child in right else "centre"
+        sides[side].append((child, parent))
+    return sides
+
+
+def joint_side(skeleton, joint: int) -> str:
+    return "left" if joint in skeleton.joints_left else "right" if joint in skeleton.joints_right else "centre"
+
+
+def segment_index(bones) -> np.ndarray:
+    """Joint indices [c0, p0, -1, c1, p1, -1, ...] (no trailing gap); -1 marks a None separator."""
+    if not bones:
+        return np.zeros(0, dtype=int)
+    return np.array([[c, p, -1] for c, p in bones]).reshape(-1)[:-1]
+
+
+def segment_coordinates(poses: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Gather (..., J, C) poses into (..., L, C) polyline points, NaN where index is -1."""
+    out = np.asarray(poses, dtype=np.float64)[..., np.maximum(index, 0), :]
+    out[..., index < 0, :] = np.nan
+    return out
+
+
+def plotly_list(values: np.ndarray) -> list:
+    """A 1D float array as a list with None for NaN (Plotly's gap marker)."""
+    return [None if v != v else float(v) for v in values.tolist()]
+
+
+def display_coordinates(poses, up_axis: str = "-y", to_world=None) -> np.ndarray:
+    """Poses (..., 3) in Plotly's z-up display frame.
+
+    to_world=(orientation, translation) first maps camera-space poses to world space (z up) as
+    VideoPose3D's renderer does; otherwise `up_axis` names the poses' up direction.
+    """
+    poses = np.asarray(poses, dtype=np.float64)
+    if to_world is not None:
+        orientation, translation = to_world
+        poses = camera_to_world(poses, np.asarray(orientation, np.float64), np.asarray(translation, np.float64))
+        up_axis = "z"
+    if up_axis not in UP_AXES:
+        raise UserError(f"unknown up_axis '{up_axis}'; use one of {', '.join(UP_AXES)}")
+    return poses @ UP_AXES[up_axis][0].T
+
+
+def cube_ranges(points: np.ndarray, margin: float = 0.1) -> list[list[float]]:
+    """Equal-length [lo, hi] ranges for x, y, z around all finite points (so aspectmode 'cube' is true scale)."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) == 0:
+        return [[-1.0, 1.0]] * 3
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    centre, half = (lo + hi) / 2, max((hi - lo).max() / 2, 0.5) + margin
+    return [[float(c - half), float(c + half)] for c in centre]
+
+
+def _scene_layout(ranges, titles) -> dict:
+    names = ("xaxis", "yaxis", "zaxis")
+    axes = {name: dict(range=r, title=t, autorange=False) for name, r, t in zip(names, ranges, titles)}
+    return dict(aspectmode="cube", camera=dict(up=dict(x=0, y=0, z=1)), **axes)
+
+
+def _floor_trace(ranges, height: float, scene: str = "scene") -> go.Surface:
+    (x0, x1), (y0, y1) = ranges[0], ranges[1]
+    return go.Surface(x=[x0, x1], y=[y0, y1], z=[[height, height], [height, height]], name="floor", scene=scene,
+                      showscale=False, opacity=0.25, colorscale=[[0, "#b0b0b0"], [1, "#b0b0b0"]], hoverinfo="skip",
+                      showlegend=False)
+
+
+def _pose_traces(name: str, pose: np.ndarray, sides, palette: int = 0, width: float = 5, scene: str = "scene"):
+    """Three Scatter3d traces (left/right/centre) for one display-frame pose (J, 3)."""
+    colours = PALETTES[palette % len(PALETTES)]
+    traces = []
+    for side, bones in sides.items():
+        seg = segment_coordinates(pose, segment_index(bones))
+        traces.append(go.Scatter3d(
+            x=plotly_list(seg[:, 0]), y=plotly_list(seg[:, 1]), z=plotly_list(seg[:, 2]), mode="lines+markers",
+            name=f"{name} ({side})", legendgroup=name, scene=scene, line=dict(color=colours[side], width=width),
+            marker=dict(size=2.5, color=colours[side]), hoverinfo="name"))
+    return traces
+
+
+def _camera_traces(cameras, up_axis: str, size: float = 0.3):
+    """Rig cameras (dicts with orientation + translation, world space) as small frusta and markers.
+
+    Returns the traces and the camera centres (display frame) so the axis ranges can include them.
+    """
+    corners = np.array([[-1, -0.75, 1.5], [1, -0.75, 1.5], [1, 0.75, 1.5], [-1, 0.75, 1.5]]) * size
+    local = np.vstack([np.zeros((1, 3)), corners])  # camera centre + image-plane corners, camera space
+    edges = segment_index([(0, 1), (0, 2), (0, 3), (0, 4), (1, 2), (2, 3), (3, 4), (4, 1)])
+    lines, centres = [], []
+    for cam in cameras:
+        q, t = np.asarray(cam["orientation"], np.float64), np.asarray(cam["translation"], np.float64)
+        world = display_coordinates(camera_to_world(local, q, t), up_axis)
+        lines.append(np.vstack([segment_coordinates(world, edges), np.full((1, 3), np.nan)]))
+        centres.append(world[0])
+    lines, centres = np.concatenate(lines), np.array(centres)
+    traces = [go.Scatter3d(x=plotly_list(lines[:, 0]), y=plotly_list(lines[:, 1]), z=plotly_list(lines[:, 2]),
+                           mode="lines", name="cameras", line=dict(color="#2ca02c", width=2), hoverinfo="skip"),
+              go.Scatter3d(x=centres[:, 0], y=centres[:, 1], z=centres[:, 2], mode="markers+text", showlegend=False,
+                           text=[str(c.get("id", i)) for i, c in enumerate(cameras)], name="camera ids",
+                           marker=dict(size=4, color="#2ca02c"))]
+    return traces, centres
+
+
+# ----------------------------------------------------------------------------- static figures
+
+def skeleton_figure(poses: dict, skeleton, *, layout: str = "overlay", up_axis: str | None = None, to_world=None,
+                    cameras=None, floor: bool = True, title: str | None = None, height: int = 480) -> go.Figure:
+    """One or more 3D skeletons {name: (J, 3) metres}, overlaid in one scene or side by side.
+
+    Later poses in an overlay use the light palette (draw the ground truth second to see the
+    prediction on top of it). `cameras` (rig camera dicts) are drawn in world space.
+    """
+    if layout not in ("overlay", "side"):
+        raise UserError(f"unknown layout '{layout}'; use 'overlay' or 'side'")
+    up_axis = up_axis or ("z" if to_world is not None or cameras is not None else "-y")
+    shown = {name: display_coordinates(p, up_axis, to_world) for name, p in poses.items()}
+    sides, titles = bone_sides(skeleton), UP_AXES["z" if to_world is not None else up_axis][1]
+    extra, centres = _camera_traces(cameras, up_axis) if cameras else ([], np.zeros((0, 3)))
+    ranges = cube_ranges(np.concatenate([p.reshape(-1, 3) for p in shown.values()] + [centres]))
+    floor_z = min(float(np.nanmin(p[..., 2])) for p in shown.values())
+    n_scenes = 1 if layout == "overlay" else len(shown)
+    fig = make_subplots(rows=1, cols=n_scenes, specs=[[{"type": "scene"}] * n_scenes],
+                        subplot_titles=None if layout == "overlay" else list(shown))
+    for k, (name, pose) in enumerate(shown.items()):
+        scene = "scene" if layout == "overlay" or k == 0 else f"scene{k + 1}"
+        palette = k if layout == "overlay" else 0
+        for trace in _pose_traces(name, pose, sides, palette=palette, width=5 if palette == 0 else 9, scene=scene):
+            fig.add_trace(trace)
+    for k in range(n_scenes):
+        scene = "scene" if k == 0 else f"scene{k + 1}"
+        if floor:
+            fig.add_trace(_floor_trace(ranges, floor_z, scene))
+        for trace in extra:
+            fig.add_trace(trace.update(scene=scene))
+        fig.layout[scene].update(_scene_layout(ranges, titles))
+    fig.update_layout(title=title, height=height, margin=dict(l=0, r=0, t=40 if title else 10, b=0))
+    return fig
+
+
+def keypoints_2d_figure(keypoints, skeleton, res_w: int, res_h: int, *, title: str | None = None,
+                        height: int = 420) -> go.Figure:
+    """2D keypoints (J, 2) in pixels drawn in image space: y down, axes spanning the camera's resolution."""
+    kps = np.asarray(keypoints, dtype=np.float64)
+    fig = go.Figure()
+    for side, bones in bone_sides(skeleton).items():
+        seg = segment_coordinates(kps, segment_index(bones))
+        fig.add_trace(go.Scatter(x=plotly_list(seg[:, 0]), y=plotly_list(seg[:, 1]), mode="lines+markers",
+                                 name=side, line=dict(color=PALETTES[0][side], width=3), marker=dict(size=5)))
+    fig.update_layout(title=title, height=height, margin=dict(l=50, r=10, t=40 if title else 10, b=40),
+                      xaxis=dict(range=[0, res_w], title="x (px)", constrain="domain"),
+                      yaxis=dict(range=[res_h, 0], title="y (px)", scaleanchor="x", constrain="domain"))
+    return fig
+
+
+def joint_error_figure(errors_mm, skeleton, *, title: str | None = None, height: int = 360) -> go.Figure:
+    """Per-joint error bars (mm), coloured by body side, with the mean as a dashed line."""
+    errors = np.asarray(errors_mm, dtype=np.float64)
+    if errors.shape != (skeleton.num_joints,):
+        raise ValueError(f"expected {skeleton.num_joints} per-joint errors, got shape {errors.shape}")
+    names = list(skeleton.joint_names) or [str(j) for j in range(skeleton.num_joints)]
+    colours = [PALETTES[0][joint_side(skeleton, j)] for j in range(skeleton.num_joints)]
+    fig = go.Figure(go.Bar(x=names, y=errors, marker_color=colours, name="error"))
+    fig.add_hline(y=float(errors.mean()), line_dash="dash", annotation_text=f"mean {errors.mean():.1f} mm")
+    fig.update_layout(title=title, height=height, yaxis_title="error (mm)", xaxis_title="joint",
+                      margin=dict(l=50, r=10, t=40 if title else 10, b=40))
+    return fig
+
+
+def sequence_animation_figure(poses: dict, skeleton, *, keypoints_2d=None, res_w: int = 1000, res_h: int = 1000,
+                              fps: float = 50, downsample: int | None = None, max_frames: int = 150,
+                              up_axis: str | None = None, to_world=None, title: str | None = None,
+                              height: int = 480) -> go.Figure:
+    """A kernel-free animation: {name: (T, J, 3)} overlaid in one scene (+ optional 2D input panel in pixels).
+
+    Keeps every `downsample`-th frame; by default the stride is chosen so at most `max_frames`
+    frames are stored (file size grows linearly with frames). Slider and play button work in any browser.
+    """
+    names = list(poses)
+    T = len(next(iter(poses.values())))
+    stride = downsample or max(1, -(-T // max_frames))
+    keep = np.arange(0, T, stride)
+    up_axis = up_axis or ("z" if to_world is not None else "-y")
+    shown = {n: display_coordinates(np.asarray(p)[keep], up_axis, to_world) for n, p in poses.items()}
+    sides = bone_sides(skeleton)
+    indices = {side: segment_index(b) for side, b in sides.items()}
+    segs = {n: {s: segment_coordinates(p, idx) for s, idx in indices.items()} for n, p in shown.items()}
+    ranges = cube_ranges(np.concatenate([p.reshape(-1, 3) for p in shown.values()]))
+    has_2d = keypoints_2d is not None
+    fig = make_subplots(rows=1, cols=2 if has_2d else 1, column_widths=[0.4, 0.6] if has_2d else None,
+                        specs=[([{"type": "xy"}] if has_2d else []) + [{"type": "scene"}]])
+    if has_2d:
+        kps = np.asarray(keypoints_2d, dtype=np.float64)[keep]
+        segs2d = {s: segment_coordinates(kps, idx) for s, idx in indices.items()}
+        for side in SIDES:
+            fig.add_trace(go.Scatter(x=plotly_list(segs2d[side][0, :, 0]), y=plotly_list(segs2d[side][0, :, 1]),
+                                     mode="lines+markers", name=f"2D ({side})", line=dict(color=PALETTES[0][side])),
+                          row=1, col=1)
+        fig.update_xaxes(range=[0, res_w], title="x (px)", row=1, col=1)
+        fig.update_yaxes(range=[res_h, 0], title="y (px)", scaleanchor="x", row=1, col=1)
+    for k, n in enumerate(names):
+        for trace in _pose_traces(n, shown[n][0], sides, palette=k, width=5 if k == 0 else 9):
+            fig.add_trace(trace)
+    animated = list(range(len(fig.data)))
+    fig.add_trace(_floor_trace(ranges, min(float(np.nanmin(p[..., 2])) for p in shown.values())))
+    fig.layout.scene.update(_scene_layout(ranges, UP_AXES["z" if to_world is not None else up_axis][1]))
+
+    frames = []
+    for f, t in enumerate(keep):
+        data = []
+        if has_2d:
+            data += [go.Scatter(x=plotly_list(segs2d[s][f, :, 0]), y=plotly_list(segs2d[s][f, :, 1])) for s in SIDES]
+        data += [go.Scatter3d(x=plotly_list(segs[n][s][f, :, 0]), y=plotly_list(segs[n][s][f, :, 1]),
+                              z=plotly_list(segs[n][s][f, :, 2])) for n in names for s in SIDES]
+        frames.append(go.Frame(data=data, traces=animated, name=str(int(t))))
+    fig.frames = frames
+    step_ms = 1000 * stride / fps
+    anim = dict(mode="immediate", frame=dict(duration=step_ms, redraw=True), transition=dict(duration=0))
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=40, r=10, t=40 if title else 10, b=110),
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=0, xanchor="left", yanchor="top", buttons=[
+            dict(label="Play", method="animate", args=[None, dict(anim, fromcurrent=True)]),
+            dict(label="Pause", method="animate", args=[[None], dict(anim, frame=dict(duration=0, redraw=False))])])],
+        sliders=[dict(active=0, x=0.12, len=0.88, y=0, currentvalue=dict(prefix="frame "), steps=[
+            dict(label=fr.name, method="animate", args=[[fr.name], anim]) for fr in frames])])
+    return fig
+
+
+def export_html(fig: go.Figure, path, include_plotlyjs=True) -> Path:
+    """Write a standalone HTML file with plotly.js inline (True) or beside it ('directory'); never a CDN."""
+    if include_plotlyjs not in (True, "directory"):
+        raise UserError(f"include_plotlyjs={include_plotlyjs!r} is not allowed; use True (inline) or 'directory' "
+                        "so the page works offline")
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"HTML export path '{path}' must end in .html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(str(path), include_plotlyjs=include_plotlyjs, include_mathjax=False, full_html=True,
+                   auto_play=False)
+    return path
+
+
+# ----------------------------------------------------------------------------- explorer widget
+
+@dataclass
+class Sequence:
+    """One camera view of one action: 2D input in normalised screen coordinates (the model's input),
+    absolute camera-space 3D ground truth in metres (or None), and the camera's resolution."""
+
+    keypoints_2d: np.ndarray
+    poses_3d: np.ndarray | None = None
+    res_w: int = 1000
+    res_h: int = 1000
+
+
+def _natural_key(value):
+    """Sort S2 before S11 and 'Walking 1' after 'Walking'."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(value))]
+
+
+class SequenceExplorer:
+    """Scrub through sequences: 2D input and 3D ground truth / prediction linked to one frame slider.
+
+    `sequences` maps (subject, action, camera) to a `Sequence`. Predictions come precomputed
+    (`predictions[(subject, action, camera)] -> (T, J, 3)`) or lazily from `predict_fn(keypoints_2d)`,
+    called once per sequence when it is first shown. Per-frame line coordinates are precomputed per
+    sequence, so a frame change only swaps trace data in place (no figure rebuild).
+    Predictions and ground truth are shown root-relative (as the metric sees them); the trajectory
+    toggle adds the ground-truth root trajectory to both and draws the root's path.
+    """
+
+    def __init__(self, sequences: dict, skeleton, *, predictions: dict | None = None, predict_fn=None,
+                 up_axis: str = "-y", fps: float = 50, height: int = 420):
+        import ipywidgets as widgets  # only the widget needs a kernel-side dependency
+
+        if not sequences:
+            raise UserError("SequenceExplorer needs at least one sequence")
+        if up_axis not in UP_AXES:
+            raise UserError(f"unknown up_axis '{up_axis}'; use one of {', '.join(UP_AXES)}")
+        self.sequences, self.skeleton, self.up_axis = dict(sequences), skeleton, up_axis
+        self.predictions, self.predict_fn = dict(predictions or {}), predict_fn
+        self._indices = {side: segment_index(b) for side, b in bone_sides(skeleton).items()}
+        self._seq: dict | None = None
+        self._busy = False
+
+        self.subject_dropdown = widgets.Dropdown(description="subject", options=sorted(
+            {k[0] for k in self.sequences}, key=_natural_key), layout=widgets.Layout(width="180px"))
+        self.action_dropdown = widgets.Dropdown(description="action", layout=widgets.Layout(width="260px"))
+        self.camera_dropdown = widgets.Dropdown(description="camera", layout=widgets.Layout(width="150px"))
+        self.frame_slider = widgets.IntSlider(description="frame", min=0, max=0, layout=widgets.Layout(width="420px"))
+        self.play = widgets.Play(interval=max(1, int(1000 / fps)), min=0, max=0, step=1)
+        widgets.jslink((self.play, "value"), (self.frame_slider, "value"))  # runs in the browser, no round trip
+        self.gt_toggle = widgets.Checkbox(value=True, description="ground truth", indent=False)
+        self.prediction_toggle = widgets.Checkbox(value=True, description="prediction", indent=False)
+        self.trajectory_toggle = widgets.Checkbox(value=False, description="trajectory", indent=False)
+        self.readout = widgets.HTML()
+
+        fig2d = keypoints_2d_figure(np.zeros((skeleton.num_joints, 2)), skeleton, 1000, 1000, height=height)
+        fig2d.update_layout(width=int(height * 1.05), legend=dict(orientation="h", y=1.1), margin_t=40)
+        self.fig_2d = go.FigureWidget(fig2d)
+        self.fig_3d = go.FigureWidget(self._empty_3d_figure(height))
+        self.widget = widgets.VBox([
+            widgets.HBox([self.subject_dropdown, self.action_dropdown, self.camera_dropdown]),
+            widgets.HBox([self.play, self.frame_slider, self.gt_toggle, self.prediction_toggle,
+                          self.trajectory_toggle]),
+            self.readout,
+            widgets.HBox([self.fig_2d, self.fig_3d]),
+        ])
+        for dropdown in (self.subject_dropdown, self.action_dropdown, self.camera_dropdown):
+            dropdown.observe(self._on_selection, names="value")
+        self.frame_slider.observe(lambda change: self._show_frame(change["new"]), names="value")
+        for toggle in (self.gt_toggle, self.prediction_toggle):
+            toggle.observe(lambda change: self._apply_visibility(), names="value")
+        self.trajectory_toggle.observe(lambda change: self._show_sequence(keep_frame=True), names="value")
+        self._on_selection()
+
+    @classmethod
+    def from_dataset(cls, dataset, *, subjects=None, actions=None, predictions=None, predict_fn=None,
+                     skeleton=None, trajectory_in_root: bool = True, **kwargs) -> "SequenceExplorer":
+        """Build from a PoseDataset (positions_2d / positions_3d per subject, action, camera; cameras).
+
+        predict_fn(keypoints_2d (T, J, 2) normalised) -> (T, J, 3) runs lazily, once per shown sequence.
+        """
+        sequences = {}
+        for key, kps, pos3d, cam in _dataset_views(dataset, trajectory_in_root):
+            if (subjects is None or key[0] in subjects) and (actions is None or key[1] in actions):
+                sequences[key] = Sequence(kps, pos3d, int(cam.get("res_w", 1000)), int(cam.get("res_h", 1000)))
+        if not sequences:
+            raise UserError(f"no sequences for subjects={subjects} actions={actions} in the data set")
+        skeleton = skeleton or (dataset.skeleton() if callable(dataset.skeleton) else dataset.skeleton)
+        return cls(sequences, skeleton, predictions=predictions, predict_fn=predict_fn, **kwargs)
+
+    # --- public helpers -------------------------------------------------------------------------
+    def set_frame(self, i: int) -> None:
+        self.frame_slider.value = int(i)
+
+    def select(self, subject, action, camera) -> None:
+        """Choose a sequence from Python (same effect as the three dropdowns)."""
+        if (subject, action, camera) not in self.sequences:
+            raise UserError(f"no sequence ({subject!r}, {action!r}, {camera!r}) in this explorer")
+        self._busy = True
+        try:
+            self.subject_dropdown.value = subject
+            self._fill_options()
+            self.action_dropdown.value = action
+            self._fill_options()
+            self.camera_dropdown.value = camera
+        finally:
+            self._busy = False
+        self._show_sequence()
+
+    @property
+    def key(self):
+        return self._seq["key"] if self._seq else None
+
+    def frame_errors_mm(self) -> np.ndarray | None:
+        """Per-joint error (mm) of the current frame, or None without ground truth or prediction."""
+        errors = self._seq["errors"]
+        return None if errors is None else errors[self.frame_slider.value]
+
+    # --- internals ------------------------------------------------------------------------------
+    def _empty_3d_figure(self, height: int) -> go.Figure:
+        fig = go.Figure()
+        zero = np.zeros((self.skeleton.num_joints, 3))
+        sides = bone_sides(self.skeleton)
+        for trace in _pose_traces("ground truth", zero, sides, palette=1, width=9):
+            fig.add_trace(trace)
+        for trace in _pose_traces("prediction", zero, sides, palette=0, width=5):
+            fig.add_trace(trace)
+        fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0], mode="lines", name="trajectory",
+                                   line=dict(color="#9467bd", width=3), visible=False))
+        fig.add_trace(_floor_trace([[-1, 1]] * 3, 0.0))
+        fig.update_layout(height=height, width=int(height * 1.6), margin=dict(l=0, r=0, t=10, b=0),
+                          uirevision="keep-camera", legend=dict(x=0, y=1))
+        return fig
+
+    def _fill_options(self) -> None:
+        """Cascade: actions of the chosen subject, cameras of the chosen (subject, action)."""
+        s = self.subject_dropdown.value
+        actions = sorted({k[1] for k in self.sequences if k[0] == s}, key=_natural_key)
+        if list(self.action_dropdown.options) != actions:
+            keep = self.action_dropdown.value
+            self.action_dropdown.options = actions
+            self.action_dropdown.value = keep if keep in actions else actions[0]
+        a = self.action_dropdown.value
+        cams = sorted(k[2] for k in self.sequences if k[0] == s and k[1] == a)
+        if [v for _, v in self.camera_dropdown.options] != cams:
+            keep = self.camera_dropdown.value
+            self.camera_dropdown.options = [(str(c), c) for c in cams]
+            self.camera_dropdown.value = keep if keep in cams else cams[0]
+
+    def _on_selection(self, change=None) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self._fill_options()
+        finally:
+            self._busy = False
+        self._show_sequence()
+
+    def _prediction(self, key, seq: Sequence):
+        if key not in self.predictions and self.predict_fn is not None:
+            self.predictions[key] = np.asarray(self.predict_fn(seq.keypoints_2d))
+        pred = self.predictions.get(key)
+        expected = (len(seq.keypoints_2d), self.skeleton.num_joints, 3)
+        if pred is not None and pred.shape != expected:
+            raise UserError(f"prediction for {key} has shape {pred.shape}, expected {expected}")
+        return pred
+
+    def _prepare(self, key) -> dict:
+        """Everything a frame update needs, as arrays over the whole sequence (done once per sequence)."""
+        seq = self.sequences[key]
+        T = len(seq.keypoints_2d)
+        pixels = image_coordinates(np.asarray(seq.keypoints_2d, np.float64), seq.res_w, seq.res_h)
+        gt = None if seq.poses_3d is None else np.asarray(seq.poses_3d, np.float64)
+        pred = self._prediction(key, seq)
+        pred = None if pred is None else pred.astype(np.float64)
+        traj = gt[:, :1] if gt is not None else np.zeros((T, 1, 3))
+        rel = {name: p - p[:, :1] for name, p in (("ground truth", gt), ("prediction", pred)) if p is not None}
+        errors = None
+        if gt is not None and pred is not None:
+            errors = np.linalg.norm(rel["prediction"] - rel["ground truth"], axis=-1) * 1000  # (T, J) mm
+        views = {}
+        for with_traj in (False, True):
+            shown = {n: display_coordinates(p + traj * with_traj, self.up_axis) for n, p in rel.items()}
+            path = display_coordinates(traj[:, 0] * with_traj, self.up_axis)
+            pts = np.concatenate([p.reshape(-1, 3) for p in shown.values()] + [path])
+            views[with_traj] = dict(
+                segs={n: {s: segment_coordinates(p, idx) for s, idx in self._indices.items()}
+                      for n, p in shown.items()},
+                path=path, ranges=cube_ranges(pts), floor=float(np.nanmin(pts[:, 2])))
+        segs2d = {s: segment_coordinates(pixels, idx) for s, idx in self._indices.items()}
+        return dict(key=key, T=T, res=(seq.res_w, seq.res_h), segs2d=segs2d, views=views, errors=errors)
+
+    def _show_sequence(self, keep_frame: bool = False) -> None:
+        key = (self.subject_dropdown.value, self.action_dropdown.value, self.camera_dropdown.value)
+        if self._seq is None or self._seq["key"] != key:
+            self._seq = self._prepare(key)
+            keep_frame = False
+        seq, view = self._seq, self._seq["views"][self.trajectory_toggle.value]
+        frame = min(self.frame_slider.value, seq["T"] - 1) if keep_frame else 0
+        self._busy = True
+        try:
+            self.frame_slider.max = self.play.max = seq["T"] - 1
+            self.frame_slider.value = self.play.value = frame
+        finally:
+            self._busy = False
+        titles = UP_AXES[self.up_axis][1]
+        with self.fig_3d.batch_update(), self.fig_2d.batch_update():
+            self.fig_3d.layout.scene.update(_scene_layout(view["ranges"], titles))
+            (x0, x1), (y0, y1) = view["ranges"][:2]
+            floor = self.fig_3d.data[-1]
+            floor.x, floor.y, floor.z = [x0, x1], [y0, y1], [[view["floor"]] * 2] * 2
+            path = self.fig_3d.data[-2]
+            path.x, path.y, path.z = view["path"][:, 0], view["path"][:, 1], view["path"][:, 2]
+            self.fig_2d.layout.xaxis.range = [0, seq["res"][0]]
+            self.fig_2d.layout.yaxis.range = [seq["res"][1], 0]
+        self._apply_visibility()
+        self._show_frame(frame)
+
+    def _apply_visibility(self) -> None:
+        if self._seq is None:
+            return
+        segs = self._seq["views"][False]["segs"]
+        show = {"ground truth": self.gt_toggle.value and "ground truth" in segs,
+                "prediction": self.prediction_toggle.value and "prediction" in segs}
+        with self.fig_3d.batch_update():
+            for k, name in enumerate(("ground truth", "prediction")):
+                for trace in self.fig_3d.data[3 * k:3 * k + 3]:
+                    trace.visible = show[name]
+            self.fig_3d.data[-2].visible = self.trajectory_toggle.value
+
+    def _show_frame(self, i: int) -> None:
+        if self._seq is None or self._busy:
+            return
+        seq = self._seq
+        view = seq["views"][self.trajectory_toggle.value]
+        with self.fig_3d.batch_update(), self.fig_2d.batch_update():
+            for trace, side in zip(self.fig_2d.data, SIDES):
+                pts = seq["segs2d"][side][i]
+                trace.x, trace.y = plotly_list(pts[:, 0]), plotly_list(pts[:, 1])
+            for k, name in enumerate(("ground truth", "prediction")):
+                if name not in view["segs"]:
+                    continue
+                for trace, side in zip(self.fig_3d.data[3 * k:3 * k + 3], SIDES):
+                    pts = view["segs"][name][side][i]
+                    trace.x, trace.y, trace.z = plotly_list(pts[:, 0]), plotly_list(pts[:, 1]), plotly_list(pts[:, 2])
+        s, a, c = seq["key"]
+        text = f"<b>{s} · {a} · camera {c}</b> — frame {i} / {seq['T'] - 1}"
+        if seq["errors"] is None:
+            text += " · MPJPE n/a (needs ground truth and a prediction)"
+        else:
+            e = seq["errors"][i]
+            worst = int(np.argmax(e))
+            name = self.skeleton.joint_names[worst] if self.skeleton.joint_names else str(worst)
+            text += (f" · MPJPE {e.mean():.1f} mm · worst joint {name} ({e[worst]:.1f} mm)"
+                     f" · sequence MPJPE {seq['errors'].mean():.1f} mm")
+        self.readout.value = text
+
+    def _ipython_display_(self):  # noqa: D401  (so a bare `explorer` in a cell shows the widget)
+        from IPython.display import display
+        display(self.widget)
+
+
+def _dataset_views(dataset, trajectory_in_root: bool = True):
+    """Yield ((subject, action, camera), keypoints_2d, absolute camera-space 3D or None, camera dict).
+
+    Reads PoseDataset's `positions_2d` / `positions_3d` (subject -> action -> one array per camera)
+    and `cameras`. With trajectory_in_root (PoseDataset's layout, as VideoPose3D keeps it: joint 0 =
+    trajectory, other joints root-relative) the 3D is turned back into absolute positions.
+    """
+    pos2d, pos3d = getattr(dataset, "positions_2d", None), getattr(dataset, "positions_3d", None)
+    cameras = dataset.cameras() if callable(getattr(dataset, "cameras", None)) else getattr(dataset, "cameras", {})
+    if pos2d is None:
+        raise UserError("SequenceExplorer.from_dataset needs a data set with positions_2d "
+                        "(subject -> action -> cameras)")
+    for subject in pos2d:
+        cams = cameras.get(subject, [])
+        for action, views in pos2d[subject].items():
+            for c, kps in enumerate(views):
+                p3 = None
+                if pos3d is not None and action in pos3d.get(subject, {}):
+                    p3 = np.array(pos3d[subject][action][c], dtype=np.float64)
+                    if trajectory_in_root:
+                        p3[:, 1:] += p3[:, :1]
+                    n = min(len(p3), len(kps))
+                    p3, kps = p3[:n], kps[:n]
+                yield (subject, action, c), np.asarray(kps), p3, (cams[c] if c < len(cams) else {})
