@@ -1,0 +1,156 @@
+"""The evaluation protocol of the published pipeline: Protocol #1 (MPJPE) and #2 (P-MPJPE) per action.
+
+- one window per test frame, edge-padded at the sequence ends (`--causal` shifts it);
+- with test-time augmentation the prediction is the mean of the window's prediction and the
+  un-flipped prediction for its mirror image;
+- the target's root joint is zeroed, the prediction is compared as the model outputs it;
+- an action pools every frame of every subject, take and camera (frame-weighted); P-MPJPE
+  aligns each frame separately; the action-wise average is the plain mean over actions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .metrics import mean_velocity_error, mpjpe, n_mpjpe, p_mpjpe
+from .runtime import autocast
+from .windows import flip_poses, gather_windows
+
+
+@torch.no_grad()
+def predict_sequence(model, poses_2d, *, tta: bool = True, kps_left=(), kps_right=(), joints_left=(),
+                     joints_right=(), causal_shift: int = 0, batch_size: int = 1024,
+                     device: torch.device | None = None, amp: bool = False) -> torch.Tensor:
+    """3D poses (T, J, 3) for every frame of one 2D sequence (T, J, 2).
+
+    The temporal encoding is relative to each window's centre frame, so nothing can be shared
+    between neighbouring windows: windows are gathered with one indexing op on the model's
+    device, and with TTA the original and flipped windows run as one batch.
+    """
+    device = device or next(model.parameters()).device
+    pad = (model.receptive_field() - 1) // 2
+    x = torch.as_tensor(poses_2d, dtype=torch.float32, device=device)
+    out = []
+    per_batch = max(1, batch_size // 2) if tta else batch_size
+    for start in range(0, x.shape[0], per_batch):
+        frames = torch.arange(start, min(start + per_batch, x.shape[0]), device=device)
+        windows = gather_windows(x, pad, causal_shift, frames)
+        n = windows.shape[0]
+        if tta:
+            windows = torch.cat([windows, flip_poses(windows, kps_left, kps_right)])
+        with autocast(device, amp):
+            pred = model(windows)[:, 0].float()
+        if tta:
+            pred = (pred[:n] + flip_poses(pred[n:], joints_left, joints_right)) / 2
+        out.append(pred)
+    return torch.cat(out)
+
+
+@dataclass
+class ActionResult:
+    action: str
+    frames: int
+    mpjpe_mm: float
+    p_mpjpe_mm: float
+    n_mpjpe_mm: float
+    mpjve_mm: float
+
+
+@dataclass
+class EvaluationResult:
+    actions: list[ActionResult] = field(default_factory=list)
+    subject: str | None = None
+
+    def average(self, attr: str) -> float:
+        return float(np.mean([getattr(a, attr) for a in self.actions])) if self.actions else float("nan")
+
+    @property
+    def mpjpe_mm(self) -> float:
+        return self.average("mpjpe_mm")
+
+    @property
+    def p_mpjpe_mm(self) -> float:
+        return self.average("p_mpjpe_mm")
+
+    def table(self) -> str:
+        """A tidy text table of the per-action results and their averages."""
+        head = f"{'Action':<14}{'frames':>9}{'MPJPE':>9}{'P-MPJPE':>9}{'N-MPJPE':>9}{'MPJVE':>8}  (mm)"
+        rows = [head, "-" * len(head)]
+        for a in self.actions:
+            rows.append(f"{a.action:<14}{a.frames:>9d}{a.mpjpe_mm:>9.2f}{a.p_mpjpe_mm:>9.2f}"
+                        f"{a.n_mpjpe_mm:>9.2f}{a.mpjve_mm:>8.2f}")
+        rows.append("-" * len(head))
+        rows.append(f"{'Average':<14}{sum(a.frames for a in self.actions):>9d}{self.average('mpjpe_mm'):>9.2f}"
+                    f"{self.average('p_mpjpe_mm'):>9.2f}{self.average('n_mpjpe_mm'):>9.2f}"
+                    f"{self.average('mpjve_mm'):>8.2f}")
+        return "\n".join(rows)
+
+
+def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool = True, kps_left=(),
+                       kps_right=(), joints_left=(), joints_right=(), causal_shift: int = 0,
+                       batch_size: int = 1024, device=None, amp: bool = False,
+                       return_predictions: bool = False, all_protocols: bool = True):
+    """Pool the errors of several sequences (one action) the way the published evaluation does."""
+    sums = dict(p1=0.0, p2=0.0, p3=0.0, vel=0.0)
+    n_frames = 0
+    predictions = []
+    for seq_3d, seq_2d in zip(poses_3d, poses_2d):
+        pred = predict_sequence(model, seq_2d, tta=tta, kps_left=kps_left, kps_right=kps_right,
+                                joints_left=joints_left, joints_right=joints_right, causal_shift=causal_shift,
+                                batch_size=batch_size, device=device, amp=amp)
+        target = torch.as_tensor(seq_3d, dtype=torch.float32, device=pred.device).clone()
+        target[:, 0] = 0  # root-relative target; the prediction is compared as output
+        t = target.shape[0]
+        # Per-sequence means weighted by frame count: the same pooling as the published code.
+        sums["p1"] += mpjpe(pred, target).item() * t
+        p_np, t_np = pred.cpu().numpy(), target.cpu().numpy()
+        if all_protocols:
+            sums["p3"] += n_mpjpe(pred[None], target[None]).item() * t
+            sums["p2"] += p_mpjpe(p_np, t_np) * t
+            sums["vel"] += mean_velocity_error(p_np, t_np) * t
+        n_frames += t
+        if return_predictions:
+            predictions.append(p_np)
+    result = ActionResult(action, n_frames, *(sums[k] / max(n_frames, 1) * 1000 for k in ("p1", "p2", "p3", "vel")))
+    return (result, predictions) if return_predictions else result
+
+
+def evaluate_dataset(model, dataset, subjects, *, action_filter=None, downsample: int = 1, tta: bool = True,
+                     causal_shift: int = 0, batch_size: int = 1024, device=None, amp: bool = False,
+                     log=print) -> EvaluationResult:
+    """Protocol #1/#2 (and #3, MPJVE) per action over `subjects`, printing the published log lines."""
+    model.eval()
+    result = EvaluationResult()
+    groups = dataset.actions_by_name(subjects, action_filter)
+    for action, pairs in groups.items():
+        poses_3d, poses_2d = dataset.fetch_actions(pairs, downsample=downsample)
+        r = evaluate_sequences(model, poses_3d, poses_2d, action=action, tta=tta,
+                               kps_left=dataset.kps_left, kps_right=dataset.kps_right,
+                               joints_left=dataset.joints_left, joints_right=dataset.joints_right,
+                               causal_shift=causal_shift, batch_size=batch_size, device=device, amp=amp)
+        result.actions.append(r)
+        if log:
+            log(f"----{action}----")
+            log(f"Test time augmentation: {tta}")
+            log(f"Protocol #1 Error (MPJPE): {r.mpjpe_mm:.4f} mm")
+            log(f"Protocol #2 Error (P-MPJPE): {r.p_mpjpe_mm:.4f} mm")
+            log(f"Protocol #3 Error (N-MPJPE): {r.n_mpjpe_mm:.4f} mm")
+            log(f"Velocity Error (MPJVE): {r.mpjve_mm:.4f} mm")
+            log("----------")
+    if log:
+        log(f"Protocol #1   (MPJPE) action-wise average: {result.average('mpjpe_mm'):.2f} mm")
+        log(f"Protocol #2 (P-MPJPE) action-wise average: {result.average('p_mpjpe_mm'):.2f} mm")
+        log(f"Protocol #3 (N-MPJPE) action-wise average: {result.average('n_mpjpe_mm'):.2f} mm")
+        log(f"Velocity      (MPJVE) action-wise average: {result.average('mpjve_mm'):.2f} mm")
+    return result
+
+
+def validation_mpjpe(model, poses_3d, poses_2d, *, causal_shift: int = 0, batch_size: int = 2048,
+                     device=None, amp: bool = False) -> float:
+    """Frame-weighted MPJPE (mm) without TTA: the per-epoch validation figure during training."""
+    model.eval()
+    r = evaluate_sequences(model, poses_3d, poses_2d, tta=False, causal_shift=causal_shift,
+                           batch_size=batch_size, device=device, amp=amp, all_protocols=False)
+    return r.mpjpe_mm
