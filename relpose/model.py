@@ -12,6 +12,8 @@ Module and parameter names follow the published checkpoints key for key, so they
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -98,6 +100,47 @@ class ModelConfig:
         return cls(**d)
 
 
+class Dropout(nn.Module):
+    """Inverted dropout, as nn.Dropout, with a cheaper mask on the CPU.
+
+    Profiling a CPU training step shows PyTorch's dropout (one float Bernoulli draw per element,
+    then two multiplies) taking about a third of the step: 15-28 ms per million activations on
+    2 cores. Here one 63-bit random integer gives the mask of four elements (its 16-bit slices,
+    the top one 15 bits), compared with per-slice thresholds: ~4x cheaper, no copies. The drop
+    probability is rounded to a multiple of 1/32768 (0.2 becomes 0.19999). On CUDA, where the
+    native kernel is fast, it calls F.dropout.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        # Keep a 16-bit slice v (signed, uniform in [-32768, 32767]) when v >= t16; the top slice
+        # of a non-negative int64 is uniform in [0, 32767], so it gets its own threshold t15.
+        t16, t15 = round(p * 65536) - 32768, round(p * 32768)
+        top = 3 if sys.byteorder == "little" else 0
+        thresholds = [t16] * 4
+        thresholds[top] = t15
+        self.register_buffer("thresholds", torch.tensor(thresholds, dtype=torch.int16), persistent=False)
+
+    # False uses PyTorch's own dropout everywhere (the straightforward way; benchmarks).
+    cheap_cpu_mask = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if x.device.type != "cpu" or not self.cheap_cpu_mask:
+            return F.dropout(x, self.p, True)
+        n = x.numel()
+        draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_()
+        keep = (draws.view(torch.int16).view(-1, 4) >= self.thresholds).view(-1)[:n].view(x.shape)
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 def _layer_geometry(filter_widths, causal):
     """Per block after the first: (width, dilation, pad, causal shift in frames), as VideoPose3D."""
     out, dilation = [], filter_widths[0]
@@ -123,7 +166,7 @@ class TemporalEncoder(nn.Module):
         self.causal = causal
         self.dense = dense
         self.geometry = _layer_geometry(self.filter_widths, causal)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         # Registration order = state_dict key order of the published checkpoints.
         self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
         self.shrink = nn.Conv1d(channels, latent_dim, 1)
@@ -154,15 +197,49 @@ class TemporalEncoder(nn.Module):
     def _act(self, x, bn):
         return self.drop(F.leaky_relu(bn(x), LRELU_SLOPE))
 
+    # The strided form computes in channels-last layout (B, L, C), where a convolution whose kernel
+    # equals its stride is one matrix product over the flattened (tap, channel) axis and a 1x1
+    # convolution is a plain linear layer. On the CPU this runs the paper's configuration about 2x
+    # faster than Conv1d (oneDNN's strided-convolution backward is slow); the weights stay Conv1d
+    # parameters, so the state_dict keeps the published layout.
+    @staticmethod
+    def _strided_conv(x, conv, w):
+        b, length, c = x.shape
+        weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, w * c)  # (out, tap-major)
+        return F.linear(x.reshape(b, length // w, w * c), weight, conv.bias)
+
+    @staticmethod
+    def _pointwise_conv(x, conv):
+        return F.linear(x, conv.weight[:, :, 0], conv.bias)
+
+    def _act_last(self, x, bn):
+        b, length, c = x.shape
+        return self._act(x.reshape(b * length, c), bn).view(b, length, c)
+
+    # False runs the same strided form with Conv1d modules (the straightforward way; benchmarks).
+    matmul_form = True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, receptive field) -> (B, latent)."""
         if x.shape[-1] != self.receptive_field():
             raise ValueError(f"expected windows of {self.receptive_field()} frames, got shape {tuple(x.shape)}")
         if self.dense:
             return self.forward_sequence(x)[:, :, 0]
-        x = self._act(self.expand_conv(x), self.expand_bn)
+        if not self.matmul_form:
+            return self._forward_conv1d(x)
+        x = x.transpose(1, 2)  # (B, RF, C)
+        x = self._act_last(self._strided_conv(x, self.expand_conv, self.filter_widths[0]), self.expand_bn)
         for i, (w, _, _, _) in enumerate(self.geometry):
             # In the strided domain one step is `dilation` frames, so the causal shift is w // 2 steps.
+            shift = w // 2 if self.causal else 0
+            res = x[:, shift + w // 2::w]
+            x = self._act_last(self._strided_conv(x, self.layers_conv[2 * i], w), self.layers_bn[2 * i])
+            x = res + self._act_last(self._pointwise_conv(x, self.layers_conv[2 * i + 1]), self.layers_bn[2 * i + 1])
+        return self._pointwise_conv(x, self.shrink)[:, 0]
+
+    def _forward_conv1d(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._act(self.expand_conv(x), self.expand_bn)
+        for i, (w, _, _, _) in enumerate(self.geometry):
             shift = w // 2 if self.causal else 0
             res = x[:, :, shift + w // 2::w]
             x = self._act(self.layers_conv[2 * i](x), self.layers_bn[2 * i])
@@ -189,7 +266,7 @@ class ResidualFC(nn.Module):
         self.batch_norm1 = nn.BatchNorm1d(size)
         self.w2 = nn.Linear(size, size)
         self.batch_norm2 = nn.BatchNorm1d(size)
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
 
     def forward(self, x):
         y = self.drop(F.leaky_relu(self.batch_norm1(self.w1(x)), LRELU_SLOPE))
@@ -207,7 +284,7 @@ class FCBlock(nn.Module):
         self.bn_1 = nn.BatchNorm1d(linear_size)
         self.fc_2 = nn.Linear(linear_size, channel_out)
         self.layers = nn.ModuleList([ResidualFC(linear_size, p_dropout) for _ in range(block_num)])
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
 
     def forward(self, x):
         x = self.drop(F.leaky_relu(self.bn_1(self.fc_1(x)), LRELU_SLOPE))

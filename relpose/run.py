@@ -14,7 +14,7 @@ from .datasets import load_dataset
 from .errors import UserError
 from .evaluate import evaluate_dataset, validation_mpjpe
 from .model import ModelConfig, RIEModel
-from .runtime import cpu_has_bf16, init_distributed, seed_everything
+from .runtime import cpu_has_bf16, init_distributed, keep_freed_memory, seed_everything
 from .train import (check_stage_flags, freeze_encoders, load_encoders, make_optimizer, restore_history,
                     train)
 from .windows import WindowSampler
@@ -59,6 +59,8 @@ def load_model_weights(model: RIEModel, cfg: ModelConfig, name: str, folder: str
 
 def run(args, log=print):
     dist, device = init_distributed(args.device)
+    if device.type == "cpu":
+        keep_freed_memory()
     if args.amp and device.type == "cpu" and not cpu_has_bf16():
         log("warning: --amp on a CPU without bf16 instructions runs bf16 in software (slower); "
             "see benchmarks/README.md")

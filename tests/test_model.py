@@ -1,3 +1,4 @@
+import copy
 import json
 from importlib import resources
 
@@ -263,3 +264,44 @@ def test_follows_module_device_and_dtype():
     out = model(torch.randn(2, 9, 17, 2, dtype=torch.float64))
     assert out.dtype == torch.float64
     assert model.others_index.dtype == torch.long and "others_index" not in model.state_dict()
+
+
+def test_matmul_form_equals_conv1d_form_in_values_gradients_and_bn_statistics():
+    """The channels-last matrix-product encoder computes what the Conv1d modules would."""
+    torch.manual_seed(0)
+    enc = TemporalEncoder(30, 8, filter_widths=(3, 3, 3), channels=16, dropout=0.0)
+    x = torch.randn(5, 30, 27)
+    outs = {}
+    for form in (True, False):
+        e = copy.deepcopy(enc).train()
+        e.matmul_form = form
+        xi = x.clone().requires_grad_(True)
+        y = e(xi)
+        y.square().sum().backward()
+        outs[form] = (y.detach(), xi.grad, e.expand_conv.weight.grad, e.layers_bn[0].running_mean.clone())
+    for a, b in zip(outs[True], outs[False]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.25, 0.5])
+def test_cpu_dropout_mask_rate_scale_and_gradient(p):
+    from relpose.model import Dropout
+
+    torch.manual_seed(0)
+    d = Dropout(p).train()
+    x = torch.ones(512, 1024, requires_grad=True)
+    y = d(x)
+    dropped = y == 0
+    assert abs(dropped.float().mean().item() - p) < 0.005
+    # every 16-bit slice position of the random words drops at the same rate
+    per_slot = dropped.view(-1, 4).float().mean(0)
+    assert torch.all((per_slot - p).abs() < 0.01)
+    assert torch.allclose(y[~dropped], torch.full_like(y[~dropped], 1 / (1 - p)))
+    y.sum().backward()
+    assert torch.equal(x.grad == 0, dropped)
+    assert torch.equal(d.eval()(x), x)  # identity in eval mode
+    torch.manual_seed(1)
+    a = Dropout(p).train()(torch.ones(7, 5))
+    torch.manual_seed(1)
+    b = Dropout(p).train()(torch.ones(7, 5))
+    assert a.shape == (7, 5) and torch.equal(a, b)  # any size; reproducible from the seed

@@ -1,0 +1,251 @@
+"""Training and evaluation throughput of the RIE model, FLOPs per window, and the machine's matmul peak.
+
+    python benchmarks/bench_model.py                   # both configurations, stages 1 and 3, fp32 and --amp
+    python benchmarks/bench_model.py --config small --steps 3 --no-amp
+    python benchmarks/bench_model.py --device cuda     # on a GPU
+
+For every (configuration, stage) it measures, in one run on the same machine:
+- train: windows/s of a full training step (window gather from resident sequences, forward, loss,
+  backward, fused AdamW step) at batch 1024, median over steps after a warm-up step;
+- eval: windows/s of the evaluation forward pass with test-time augmentation (original and
+  flipped windows in one batch), i.e. 2 windows per test frame;
+- a baseline of the same computation done the straightforward way (per-window Python gather,
+  the flipped windows as a second forward pass, a per-tensor optimizer step), so the gains are
+  ratios measured in the same run;
+- FLOPs per window (torch.utils.flop_counter) and the achieved GFLOP/s beside the machine's
+  measured fp32 (and bf16) matmul GFLOP/s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from relpose.evaluate import predict_sequence  # noqa: E402
+from relpose.metrics import mpjpe  # noqa: E402
+from relpose.model import Dropout, ModelConfig, RIEModel, TemporalEncoder  # noqa: E402
+from relpose.runtime import autocast, cpu_has_bf16, keep_freed_memory  # noqa: E402
+from relpose.skeleton import H36M_17  # noqa: E402
+from relpose.windows import WindowSampler, flip_poses  # noqa: E402
+
+CONFIGS = {
+    # the published small ablation configuration and the paper's configuration
+    "small": dict(filter_widths=(3, 3, 3), channels=64, latent_dim=32, hidden=1024),
+    "paper": dict(filter_widths=(3, 3, 3, 3, 3), channels=256, latent_dim=256, hidden=1024),
+}
+# Reference figures of the published implementation on this kind of machine (issue #4), windows/s.
+REFERENCE = {("small", 1, "train"): 990, ("paper", 1, "train"): 115, ("paper", 3, "eval"): 380}
+LEFT, RIGHT = list(H36M_17.joints_left), list(H36M_17.joints_right)
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device, repeats):
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def matmul_gflops(device, dtype, n=2048, repeats=5):
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    t = timed(lambda: a @ b, device, repeats)
+    return 2 * n ** 3 / t / 1e9
+
+
+def flops_per_window(model, rf, device, backward=False):
+    x = torch.randn(8, rf, 17, 2, device=device)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        out = model(x)
+        if backward:
+            out.sum().backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / 8
+
+
+def sequences(n_seq, frames, seed=0):
+    rng = np.random.default_rng(seed)
+    p2 = [rng.normal(size=(frames, 17, 2)).astype(np.float32) * 0.3 for _ in range(n_seq)]
+    p3 = [rng.normal(size=(frames, 17, 3)).astype(np.float32) * 0.2 for _ in range(n_seq)]
+    return p2, p3
+
+
+def bench_train(cfg, stage, device, batch, steps, amp, baseline):
+    torch.manual_seed(0)
+    model = RIEModel(ModelConfig(stage=stage, **cfg)).to(device).train()
+    pad = (model.receptive_field() - 1) // 2
+    p2, p3 = sequences(8, 2000)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, amsgrad=True,
+                            **({"foreach": False} if baseline else {"fused": True}))
+    if baseline:
+        # straightforward batches: pad every window separately in a Python loop, then copy to the device
+        rng = np.random.default_rng(0)
+        pairs = [(s, t) for s in range(len(p2)) for t in range(len(p2[s]))]
+
+        def batches():
+            while True:
+                idx = rng.choice(len(pairs), batch, replace=False)
+                xs, ys = [], []
+                for i in idx:
+                    s, t = pairs[i]
+                    lo, hi = t - pad, t + pad + 1
+                    w = p2[s][max(lo, 0):min(hi, len(p2[s]))]
+                    w = np.pad(w, ((max(0, -lo), max(0, hi - len(p2[s]))), (0, 0), (0, 0)), mode="edge")
+                    xs.append(w)
+                    ys.append(p3[s][t:t + 1])
+                yield torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(np.stack(ys)).to(device)
+        it = batches()
+    else:
+        sampler = WindowSampler(p2, p3, batch_size=batch, pad=pad, augment=True, kps_left=LEFT, kps_right=RIGHT,
+                                joints_left=LEFT, joints_right=RIGHT, device=device)
+
+        def forever():
+            while True:
+                yield from sampler
+        it = forever()
+
+    def step():
+        x, y = next(it)
+        y = y.clone()
+        y[:, :, 0] = 0
+        with autocast(device, amp):
+            pred = model(x)
+        loss = mpjpe(pred.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    return batch / timed(step, device, steps)
+
+
+@torch.no_grad()
+def bench_eval(cfg, stage, device, frames, steps, amp, baseline):
+    torch.manual_seed(0)
+    model = RIEModel(ModelConfig(stage=stage, **cfg)).to(device).eval()
+    seq = torch.from_numpy(sequences(1, frames)[0][0]).to(device)
+    pad = (model.receptive_field() - 1) // 2
+
+    if baseline:
+        # the flipped windows as a second forward pass, windows gathered per frame in Python
+        def run():
+            padded = torch.cat([seq[:1].expand(pad, -1, -1), seq, seq[-1:].expand(pad, -1, -1)])
+            wins = torch.stack([padded[t:t + 2 * pad + 1] for t in range(frames)])
+            with autocast(device, amp):
+                a = model(wins)
+                b = model(flip_poses(wins, LEFT, RIGHT))
+            return (a + flip_poses(b, LEFT, RIGHT)) / 2
+    else:
+        def run():
+            return predict_sequence(model, seq, tta=True, kps_left=LEFT, kps_right=RIGHT, joints_left=LEFT,
+                                    joints_right=RIGHT, batch_size=2 * frames, device=device, amp=amp)
+    run()
+    return 2 * frames / timed(run, device, steps)  # two windows per test frame with TTA
+
+
+VARIANTS = ("baseline", "fp32", "amp")
+
+
+def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
+    """One measurement, in this process: windows/s of `variant`."""
+    if variant == "baseline":
+        # The straightforward implementation: Conv1d modules, PyTorch's dropout, glibc's default
+        # thresholds (fresh pages for every large activation), plus the per-window gather, the
+        # per-tensor optimizer step and the second forward pass for flipped windows chosen below.
+        TemporalEncoder.matmul_form = False
+        Dropout.cheap_cpu_mask = False
+    elif device.type == "cpu":
+        keep_freed_memory()
+    amp, base = variant == "amp", variant == "baseline"
+    cfg = CONFIGS[config]
+    if kind == "train":
+        return bench_train(cfg, stage, device, batch, steps, amp, base)
+    return bench_eval(cfg, stage, device, eval_frames, steps, amp, base)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
+    p.add_argument("--stages", default="1,3")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch", type=int, default=1024)
+    p.add_argument("--steps", type=int, default=5, help="timed steps per measurement (median)")
+    p.add_argument("--eval-frames", type=int, default=512)
+    p.add_argument("--variants", default="baseline,fp32,amp", help="comma-separated subset of " + ",".join(VARIANTS))
+    p.add_argument("--json", help="also write the results as JSON here")
+    p.add_argument("--worker", nargs=3, metavar=("STAGE", "KIND", "VARIANT"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    if args.worker:
+        stage, kind, variant = int(args.worker[0]), args.worker[1], args.worker[2]
+        print(json.dumps(measure(args.config, stage, kind, variant, device, args.batch, args.steps,
+                                 args.eval_frames)))
+        return
+
+    configs = list(CONFIGS) if args.config == "all" else [args.config]
+    stages = [int(s) for s in args.stages.split(",")]
+    variants = args.variants.split(",")
+    native_bf16 = device.type == "cuda" or cpu_has_bf16()
+    fp32 = matmul_gflops(device, torch.float32)
+    bf16 = matmul_gflops(device, torch.bfloat16)
+    print(f"# device {device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), "
+          f"torch {torch.__version__}, native bf16: {native_bf16}")
+    print(f"# measured matmul peak: fp32 {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s (2048x2048)")
+    print(f"# batch {args.batch}, median of {args.steps} steps after a warm-up; each variant in its own process")
+    print("| config | stage | pass | baseline win/s | relpose fp32 win/s | fp32/baseline | published ref | "
+          "fp32/ref | --amp win/s | amp/fp32 | GFLOP/window | achieved GFLOP/s (fp32) | % of fp32 peak |")
+    print("|" + "---|" * 13)
+    rows = []
+    for name in configs:
+        for stage in stages:
+            model = RIEModel(ModelConfig(stage=stage, **CONFIGS[name])).to(device)
+            for kind in ("train", "eval"):
+                fpw = flops_per_window(model.train() if kind == "train" else model.eval(),
+                                       model.receptive_field(), device, backward=kind == "train")
+                got = {}
+                for variant in variants:
+                    cmd = [sys.executable, __file__, "--config", name, "--device", args.device, "--batch",
+                           str(args.batch), "--steps", str(args.steps), "--eval-frames", str(args.eval_frames),
+                           "--worker", str(stage), kind, variant]
+                    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                    got[variant] = json.loads(out.strip().splitlines()[-1])
+                base, ours, amp = got.get("baseline"), got.get("fp32"), got.get("amp")
+                ref = REFERENCE.get((name, stage, kind))
+                achieved = None if ours is None else fpw * ours / 1e9
+                rows.append(dict(config=name, stage=stage, kind=kind, baseline=base, fp32=ours, amp=amp,
+                                 reference=ref, gflop_per_window=fpw / 1e9, achieved_gflops=achieved,
+                                 peak_fp32=fp32, peak_bf16=bf16))
+                fmt = lambda v, f="{:.0f}": "-" if v is None else f.format(v)
+                ratio = lambda a, b: None if a is None or b is None else a / b
+                print(f"| {name} | {stage} | {kind} | {fmt(base)} | {fmt(ours)} | {fmt(ratio(ours, base), '{:.2f}x')} | "
+                      f"{fmt(ref)} | {fmt(ratio(ours, ref), '{:.2f}x')} | {fmt(amp)} | "
+                      f"{fmt(ratio(amp, ours), '{:.2f}x')} | {fpw / 1e9:.3f} | {fmt(achieved)} | "
+                      f"{fmt(None if achieved is None else 100 * achieved / fp32, '{:.0f}%')} |", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
