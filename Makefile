@@ -23,13 +23,13 @@ browser-deps: $(STAMP)
 	@bash tests/browser/install_chromium.sh
 
 test: $(STAMP) browser-deps
-	$(BIN)/python -m pytest -q tests --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+	$(BIN)/python -m pytest -q tests --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest -q --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+	$(BIN)/python -m pytest -q --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 
 # Re-run every notebook in quick mode and store its outputs (what nbval then checks).
 refresh-notebooks: $(STAMP)
