@@ -340,6 +340,9 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
         raise UserError(f"unknown data set '{name}' (known: h36m, synth, humaneva15)")
     if not keypoints or any(c in keypoints for c in "/\\"):
         raise UserError(f"keypoints must be a plain name such as 'gt' or 'cpn_ft_h36m_dbb', got {keypoints!r}")
+    if name == "synth" and keypoints not in ("gt", "det"):
+        raise UserError(f"the synthetic set has 2D keypoints 'gt' (exact projections) and 'det' (detector-like), "
+                        f"not '{keypoints}': use -k gt or -k det")
     hint = GET_SYNTH if name == "synth" else GET_DATA
     path_3d, path_2d = data_files(name, keypoints, data_dir)
     skeleton = skeleton_for_dataset(name)

@@ -129,3 +129,8 @@ def test_cli_resume_matches_uninterrupted(tiny_data_dir, tmp_path):
     wb = checkpoints.load_checkpoint(b / "stage_1_epoch_2.bin")["model_pos"]
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k
+
+
+def test_unknown_synthetic_keypoints_lists_the_valid_ones(tiny_data_dir):
+    r = relpose("-d", "synth", "--data-dir", tiny_data_dir, "-k", "cpn_ft_h36m_dbb", "--evaluate", "x.bin")
+    assert r.returncode == 2 and "-k gt or -k det" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,114 @@
+"""Epoch time of training on a Human3.6M-sized synthetic set, and the share of it spent on data.
+
+    python benchmarks/bench_epoch.py --device cuda                 # paper configuration, fp32
+    python benchmarks/bench_epoch.py --device cuda --amp           # bf16 autocast
+    python benchmarks/bench_epoch.py --device cpu --size tiny --arch 3,3 --channels 32 --max-batches 20   # smoke test
+
+The training windows stay resident on the device (relpose.windows.WindowSampler), so a batch is
+one gather kernel. The data share is measured two ways: (1) the time of a pass that only draws
+the epoch's batches, over the time of the full epoch; (2) the time the training loop spends
+inside the sampler with the device synchronised before and after each draw.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from relpose.datasets import load_dataset  # noqa: E402
+from relpose.metrics import mpjpe  # noqa: E402
+from relpose.model import ModelConfig, RIEModel  # noqa: E402
+from relpose.runtime import autocast, keep_freed_memory  # noqa: E402
+from relpose.synth import generate  # noqa: E402
+from relpose.train import make_optimizer  # noqa: E402
+from relpose.windows import WindowSampler  # noqa: E402
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--size", default="h36m", help="synthetic set size preset (h36m ~ 1.5M training windows)")
+    p.add_argument("--data-dir", help="use existing synthetic files here instead of generating them")
+    p.add_argument("--arch", default="3,3,3,3,3")
+    p.add_argument("--channels", type=int, default=256)
+    p.add_argument("--latent", type=int, default=256)
+    p.add_argument("--stage", type=int, default=1)
+    p.add_argument("--batch", type=int, default=1024)
+    p.add_argument("--amp", action="store_true")
+    p.add_argument("--max-batches", type=int, default=0, help="stop an epoch early (0: full epoch)")
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cpu":
+        keep_freed_memory()
+
+    data_dir = args.data_dir or tempfile.mkdtemp(prefix="relpose_epoch_")
+    if not args.data_dir:
+        t = time.perf_counter()
+        generate(data_dir, size=args.size)
+        print(f"generated the '{args.size}' synthetic set in {time.perf_counter() - t:.0f} s")
+    ds = load_dataset("synth", "det", data_dir)
+    _, poses_3d, poses_2d = ds.fetch(["S1", "S5", "S6", "S7", "S8"])
+    cfg = ModelConfig(filter_widths=tuple(int(w) for w in args.arch.split(",")), channels=args.channels,
+                      latent_dim=args.latent, stage=args.stage)
+    model = RIEModel(cfg).to(device).train()
+    pad = cfg.pad()
+    t = time.perf_counter()
+    sampler = WindowSampler(poses_2d, poses_3d, batch_size=args.batch, pad=pad, augment=False,
+                            kps_left=ds.kps_left, kps_right=ds.kps_right, joints_left=ds.joints_left,
+                            joints_right=ds.joints_right, device=device)
+    sync(device)
+    print(f"windows resident on {device}: {sampler.num_frames()} training windows, "
+          f"set up in {time.perf_counter() - t:.1f} s")
+    n_batches = min(sampler.num_batches, args.max_batches or sampler.num_batches)
+    opt = make_optimizer(model, 1e-3, device)
+
+    # (1) the sampler alone
+    sync(device)
+    t = time.perf_counter()
+    for i, (x, y) in enumerate(sampler):
+        if i + 1 >= n_batches:
+            break
+    sync(device)
+    data_only = time.perf_counter() - t
+
+    # full epoch, timing the draws with the device synchronised
+    waited, frames = 0.0, 0
+    it = iter(sampler)
+    sync(device)
+    t_epoch = time.perf_counter()
+    for i in range(n_batches):
+        sync(device)
+        t = time.perf_counter()
+        x, y = next(it)
+        sync(device)
+        waited += time.perf_counter() - t
+        y = y.clone()
+        y[:, :, 0] = 0
+        with autocast(device, args.amp):
+            pred = model(x)
+        loss = mpjpe(pred.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        frames += x.shape[0]
+    sync(device)
+    epoch = time.perf_counter() - t_epoch
+    full = "" if n_batches == sampler.num_batches else f" (first {n_batches} of {sampler.num_batches} batches)"
+    print(f"epoch{full}: {epoch:.1f} s, {frames / epoch:.0f} windows/s, amp={args.amp}")
+    print(f"data share: sampler-only pass {data_only:.2f} s = {100 * data_only / epoch:.2f}% of the epoch; "
+          f"synchronised draws inside the loop {waited:.2f} s = {100 * waited / epoch:.2f}%")
+
+
+if __name__ == "__main__":
+    main()
