@@ -122,7 +122,9 @@ class Dropout(nn.Module):
         top = 3 if sys.byteorder == "little" else 0
         thresholds = [t16] * 4
         thresholds[top] = t15
-        self.register_buffer("thresholds", torch.tensor(thresholds, dtype=torch.int16), persistent=False)
+        # A plain attribute, not a buffer: only the CPU path uses it, and DDP would try to broadcast a
+        # buffer (gloo has no int16).
+        self.thresholds = torch.tensor(thresholds, dtype=torch.int16)
 
     # False uses PyTorch's own dropout everywhere (the straightforward way; benchmarks).
     cheap_cpu_mask = True

@@ -157,8 +157,10 @@ def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Opt
         if dist.enabled:
             # DDP broadcasts rank 0's BatchNorm statistics before each forward, so after the last
             # step they differ by one local update; make every rank end the epoch with rank 0's.
+            # (Constant index/threshold buffers are the same everywhere and skipped: gloo has no int16.)
             for buf in core.buffers():
-                torch.distributed.broadcast(buf, src=0)
+                if buf.is_floating_point() or buf.dtype == torch.int64:
+                    torch.distributed.broadcast(buf, src=0)
         seconds = time.perf_counter() - t0
         train_mm = loss_sum.item() / max(frames, 1) * 1000
         eval_mm = evaluate_fn(core) if evaluate_fn is not None else float("nan")

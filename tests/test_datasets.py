@@ -307,9 +307,10 @@ def test_missing_files_name_file_folder_and_howto(tmp_path, name, hint):
     single_line_error(e, f"data_3d_{name}.npz", str(tmp_path.resolve()), hint)
     world, _ = make_h36m()
     write(tmp_path, world, None, name=name)
+    keypoints = "det" if name == "synth" else "cpn"  # the synthetic set only has gt and det
     with pytest.raises(DataError) as e:
-        load_dataset(name, "cpn", tmp_path)
-    single_line_error(e, f"data_2d_{name}_cpn.npz", str(tmp_path.resolve()), hint)
+        load_dataset(name, keypoints, tmp_path)
+    single_line_error(e, f"data_2d_{name}_{keypoints}.npz", str(tmp_path.resolve()), hint)
 
 
 def test_not_an_npz_and_corrupt_archive(tmp_path):
