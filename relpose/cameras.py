@@ -92,8 +92,8 @@ def project_to_2d(X, camera_params):
     r2 = _sum_last(XX ** 2)
     radial = 1 + _sum_last(k * _cat_last([r2, r2 ** 2, r2 ** 3]))
     tangential = _sum_last(p * XX)
-    XXX = XX * (radial + tangential) + p * r2
-    return f * XXX + c
+    distorted = XX * (radial + tangential) + p * r2
+    return f * distorted + c
 
 
 def project_to_2d_linear(X, camera_params):
