@@ -105,9 +105,11 @@ class Dropout(nn.Module):
 
     Profiling a CPU training step shows PyTorch's dropout (one float Bernoulli draw per element,
     then two multiplies) taking about a third of the step: 15-28 ms per million activations on
-    2 cores. Here one 63-bit random integer gives the mask of four elements (its 16-bit slices,
-    the top one 15 bits), compared with per-slice thresholds: ~4x cheaper, no copies. The drop
-    probability is rounded to a multiple of 1/32768 (0.2 becomes 0.19999). On CUDA, where the
+    2 cores. Here one 64-bit random integer gives the mask of four elements: each 16-bit slice v
+    (uniform in [-32768, 32767]) keeps its element when v >= t. The mask is made with float
+    arithmetic, which is exact on these integers and vectorises (comparisons that produce bool
+    tensors, and bool-to-float casts, do not): clamp(v - t + 1, 0, 1) * 1/(1-p). The drop
+    probability is rounded to a multiple of 1/65536 (0.2 becomes 0.199997). On CUDA, where the
     native kernel is fast, it calls F.dropout.
     """
 
@@ -116,15 +118,7 @@ class Dropout(nn.Module):
         if not 0 <= p < 1:
             raise ValueError(f"dropout probability must be in [0, 1), got {p}")
         self.p = p
-        # Keep a 16-bit slice v (signed, uniform in [-32768, 32767]) when v >= t16; the top slice
-        # of a non-negative int64 is uniform in [0, 32767], so it gets its own threshold t15.
-        t16, t15 = round(p * 65536) - 32768, round(p * 32768)
-        top = 3 if sys.byteorder == "little" else 0
-        thresholds = [t16] * 4
-        thresholds[top] = t15
-        # A plain attribute, not a buffer: only the CPU path uses it, and DDP would try to broadcast a
-        # buffer (gloo has no int16).
-        self.thresholds = torch.tensor(thresholds, dtype=torch.int16)
+        self.threshold = round(p * 65536) - 32768
 
     # False uses PyTorch's own dropout everywhere (the straightforward way; benchmarks).
     cheap_cpu_mask = True
@@ -135,12 +129,34 @@ class Dropout(nn.Module):
         if x.device.type != "cpu" or not self.cheap_cpu_mask:
             return F.dropout(x, self.p, True)
         n = x.numel()
-        draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_()
-        keep = (draws.view(torch.int16).view(-1, 4) >= self.thresholds).view(-1)[:n].view(x.shape)
-        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+        draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2 ** 63, 2 ** 63 - 1)  # all 64 bits
+        mask = draws.view(torch.int16)[:n].to(torch.float32).sub_(self.threshold - 1).clamp_(0, 1)
+        mask = mask.mul_(1.0 / (1.0 - self.p)).view(x.shape)
+        return x * (mask if x.dtype == torch.float32 else mask.to(x.dtype))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def linear_bn(x: torch.Tensor, linear: nn.Linear, bn: nn.BatchNorm1d) -> torch.Tensor:
+    """bn(linear(x)), without the bias add that training-mode batch norm takes out again.
+
+    In training, batch norm subtracts the batch mean, so a constant bias before it changes nothing
+    but the running mean, and its gradient is zero. Skipping it saves a full pass over the
+    activations per layer (addmm's bias broadcast) and the bias-gradient reduction; the running
+    mean gets the bias added by hand, so the statistics, and eval mode, are as with the bias.
+    """
+    m = bn.momentum
+    if not (bn.training and bn.track_running_stats and bn.affine and m is not None and 0 <= m < 1
+            and linear.bias is not None):
+        return bn(linear(x))
+    bn.num_batches_tracked.add_(1)
+    with torch.no_grad():  # so that batch_norm's update (1 - m) * old + m * mean adds m * bias
+        bn.running_mean.add_(linear.bias, alpha=m / (1 - m))
+    # 0 * bias keeps the bias in the graph with the zero gradient it would get anyway (AdamW still
+    # decays it, and DistributedDataParallel wants a gradient for every parameter); a vector op.
+    return F.batch_norm(F.linear(x, linear.weight), bn.running_mean, bn.running_var, bn.weight,
+                        bn.bias + 0 * linear.bias, True, m, bn.eps)
 
 
 def _layer_geometry(filter_widths, causal):
@@ -271,8 +287,8 @@ class ResidualFC(nn.Module):
         self.drop = Dropout(p_dropout)
 
     def forward(self, x):
-        y = self.drop(F.leaky_relu(self.batch_norm1(self.w1(x)), LRELU_SLOPE))
-        y = self.drop(F.leaky_relu(self.batch_norm2(self.w2(y)), LRELU_SLOPE))
+        y = self.drop(F.leaky_relu(linear_bn(x, self.w1, self.batch_norm1), LRELU_SLOPE))
+        y = self.drop(F.leaky_relu(linear_bn(y, self.w2, self.batch_norm2), LRELU_SLOPE))
         return x + y
 
 
@@ -289,7 +305,7 @@ class FCBlock(nn.Module):
         self.drop = Dropout(p_dropout)
 
     def forward(self, x):
-        x = self.drop(F.leaky_relu(self.bn_1(self.fc_1(x)), LRELU_SLOPE))
+        x = self.drop(F.leaky_relu(linear_bn(x, self.fc_1, self.bn_1), LRELU_SLOPE))
         for block in self.layers:
             x = block(x)
         return self.fc_2(x)

@@ -1,4 +1,5 @@
 import copy
+import copy
 import json
 from importlib import resources
 
@@ -305,3 +306,36 @@ def test_cpu_dropout_mask_rate_scale_and_gradient(p):
     torch.manual_seed(1)
     b = Dropout(p).train()(torch.ones(7, 5))
     assert a.shape == (7, 5) and torch.equal(a, b)  # any size; reproducible from the seed
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.003])
+def test_linear_bn_skips_the_bias_but_not_its_effects(momentum):
+    """Training-mode bn(linear(x)) without the bias add: same output, gradients and running statistics."""
+    from relpose.model import linear_bn
+
+    torch.manual_seed(0)
+    lin, bn = torch.nn.Linear(6, 5), torch.nn.BatchNorm1d(5, momentum=momentum)
+    with torch.no_grad():
+        lin.bias.uniform_(-2, 2)
+        bn.running_mean.uniform_(-1, 1)
+        bn.weight.uniform_(0.5, 1.5)
+    lin2, bn2 = copy.deepcopy(lin), copy.deepcopy(bn)
+    x = torch.randn(64, 6)
+    for _ in range(3):  # a few steps, so the running statistics compound
+        ref = bn(lin(x))
+        got = linear_bn(x, lin2, bn2)
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(bn2.running_mean, bn.running_mean, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(bn2.running_var, bn.running_var)
+    assert bn2.num_batches_tracked.item() == bn.num_batches_tracked.item() == 3
+    r = torch.randn(64, 5)  # (a per-channel constant gradient would vanish in batch norm's backward)
+    (ref * r).sum().backward()
+    (got * r).sum().backward()
+    for a, b in ((lin, lin2), (bn, bn2)):  # (the reference subtracts a mean that includes the bias: rounding)
+        scale = a.weight.grad.abs().max().item()
+        assert scale > 0.1
+        torch.testing.assert_close(b.weight.grad, a.weight.grad, rtol=1e-4, atol=1e-4 * scale)
+    assert lin2.bias.grad is not None and torch.all(lin2.bias.grad == 0)  # a zero gradient, as in theory
+    assert lin.bias.grad.abs().max() < 1e-4                             # (and, up to rounding, with the bias)
+    bn.eval(), bn2.eval()
+    torch.testing.assert_close(linear_bn(x, lin2, bn2), bn(lin(x)), rtol=1e-5, atol=1e-5)
