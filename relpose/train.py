@@ -137,9 +137,10 @@ def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Opt
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         frames = 0
-        bar = tqdm(sampler, total=sampler.num_batches, disable=not (progress and dist.is_main),
+        show = progress and dist.is_main
+        bar = tqdm(sampler, total=sampler.num_batches, disable=not show,
                    desc=f"stage {stage} epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
-        for inputs_2d, targets_3d in bar:
+        for step, (inputs_2d, targets_3d) in enumerate(bar):
             targets_3d = targets_3d.clone()
             targets_3d[:, :, 0] = 0  # the model predicts root-relative poses
             with autocast(device, amp):
@@ -151,7 +152,7 @@ def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Opt
             n = targets_3d.shape[0] * targets_3d.shape[1]
             loss_sum += loss.detach().double() * n
             frames += n
-            if bar.n % 10 == 0:
+            if show and step % 10 == 0:  # .item() waits for the device: not every step
                 bar.set_postfix(loss_mm=f"{loss.item() * 1000:.1f}",
                                 fps=f"{frames / (time.perf_counter() - t0):.0f}")
         if dist.enabled:
