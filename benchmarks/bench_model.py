@@ -136,7 +136,8 @@ def bench_train(cfg, stage, device, batch, steps, amp, baseline):
         loss.backward()
         opt.step()
 
-    step()  # warm-up
+    for _ in range(3):  # warm-up: the allocator's pools, oneDNN's kernel choices, the optimizer state
+        step()
     return batch / timed(step, device, steps)
 
 
