@@ -213,7 +213,7 @@ class TemporalEncoder(nn.Module):
             bn.momentum = momentum
 
     def _act(self, x, bn):
-        return self.drop(F.leaky_relu(bn(x), LRELU_SLOPE))
+        return self.drop(F.leaky_relu(bn(x), LRELU_SLOPE, inplace=True))
 
     # The strided form computes in channels-last layout (B, L, C), where a convolution whose kernel
     # equals its stride is one matrix product over the flattened (tap, channel) axis and a 1x1
@@ -287,8 +287,8 @@ class ResidualFC(nn.Module):
         self.drop = Dropout(p_dropout)
 
     def forward(self, x):
-        y = self.drop(F.leaky_relu(linear_bn(x, self.w1, self.batch_norm1), LRELU_SLOPE))
-        y = self.drop(F.leaky_relu(linear_bn(y, self.w2, self.batch_norm2), LRELU_SLOPE))
+        y = self.drop(F.leaky_relu(linear_bn(x, self.w1, self.batch_norm1), LRELU_SLOPE, inplace=True))
+        y = self.drop(F.leaky_relu(linear_bn(y, self.w2, self.batch_norm2), LRELU_SLOPE, inplace=True))
         return x + y
 
 
@@ -305,7 +305,7 @@ class FCBlock(nn.Module):
         self.drop = Dropout(p_dropout)
 
     def forward(self, x):
-        x = self.drop(F.leaky_relu(linear_bn(x, self.fc_1, self.bn_1), LRELU_SLOPE))
+        x = self.drop(F.leaky_relu(linear_bn(x, self.fc_1, self.bn_1), LRELU_SLOPE, inplace=True))
         for block in self.layers:
             x = block(x)
         return self.fc_2(x)
