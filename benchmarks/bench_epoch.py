@@ -23,11 +23,10 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from relpose.datasets import load_dataset  # noqa: E402
-from relpose.metrics import mpjpe  # noqa: E402
 from relpose.model import ModelConfig, RIEModel  # noqa: E402
-from relpose.runtime import autocast, keep_freed_memory  # noqa: E402
+from relpose.runtime import keep_freed_memory  # noqa: E402
 from relpose.synth import generate  # noqa: E402
-from relpose.train import make_optimizer  # noqa: E402
+from relpose.train import make_optimizer, train_step  # noqa: E402
 from relpose.windows import WindowSampler  # noqa: E402
 
 
@@ -76,14 +75,7 @@ def main(argv=None):
     opt = make_optimizer(model, 1e-3, device)
 
     def step(x, y):
-        y = y.clone()
-        y[:, :, 0] = 0
-        with autocast(device, args.amp):
-            pred = model(x)
-        loss = mpjpe(pred.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(model, opt, x, y, device=device, amp=args.amp)
 
     # warm-up: kernel selection, allocator, fused optimizer state
     for i, (x, y) in enumerate(sampler):

@@ -33,10 +33,10 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from relpose.evaluate import predict_sequence  # noqa: E402
-from relpose.metrics import mpjpe  # noqa: E402
 from relpose.model import Dropout, ModelConfig, RIEModel, TemporalEncoder  # noqa: E402
 from relpose.runtime import autocast, cpu_has_bf16, keep_freed_memory  # noqa: E402
 from relpose.skeleton import H36M_17  # noqa: E402
+from relpose.train import train_step  # noqa: E402
 from relpose.windows import WindowSampler, flip_poses  # noqa: E402
 
 CONFIGS = {
@@ -127,14 +127,7 @@ def bench_train(cfg, stage, device, batch, steps, amp, baseline):
 
     def step():
         x, y = next(it)
-        y = y.clone()
-        y[:, :, 0] = 0
-        with autocast(device, amp):
-            pred = model(x)
-        loss = mpjpe(pred.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(model, opt, x, y, device=device, amp=amp)
 
     for _ in range(3):  # warm-up: the allocator's pools, oneDNN's kernel choices, the optimizer state
         step()

@@ -113,6 +113,20 @@ def export_training_curves(history: History, path: str) -> None:
     plt.close(fig)
 
 
+def train_step(model, optimizer: torch.optim.Optimizer, inputs_2d: torch.Tensor, targets_3d: torch.Tensor, *,
+               device: torch.device, amp: bool = False) -> torch.Tensor:
+    """One optimisation step on a batch of windows; returns the batch's MPJPE loss (metres, detached)."""
+    targets_3d = targets_3d.clone()
+    targets_3d[:, :, 0] = 0  # the model predicts root-relative poses
+    with autocast(device, amp):
+        predicted = model(inputs_2d)
+    loss = mpjpe(predicted.float(), targets_3d)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Optimizer, epochs: int,
           lr: float, lr_decay: float, start_epoch: int = 0, device: torch.device,
           stage: int, checkpoint_dir: str | None = None, checkpoint_frequency: int = 10,
@@ -141,14 +155,7 @@ def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Opt
         bar = tqdm(sampler, total=sampler.num_batches, disable=not show,
                    desc=f"stage {stage} epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
         for step, (inputs_2d, targets_3d) in enumerate(bar):
-            targets_3d = targets_3d.clone()
-            targets_3d[:, :, 0] = 0  # the model predicts root-relative poses
-            with autocast(device, amp):
-                predicted = model(inputs_2d)
-            loss = mpjpe(predicted.float(), targets_3d)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss = train_step(model, optimizer, inputs_2d, targets_3d, device=device, amp=amp)
             n = targets_3d.shape[0] * targets_3d.shape[1]
             loss_sum += loss.detach().double() * n
             frames += n
