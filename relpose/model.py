@@ -12,8 +12,6 @@ Module and parameter names follow the published checkpoints key for key, so they
 """
 from __future__ import annotations
 
-import sys
-
 from dataclasses import asdict, dataclass, field
 
 import torch
