@@ -137,7 +137,7 @@ class Dropout(nn.Module):
 
 
 def linear_bn(x: torch.Tensor, linear: nn.Linear, bn: nn.BatchNorm1d) -> torch.Tensor:
-    """bn(linear(x)), without the bias add that training-mode batch norm takes out again.
+    """bn(linear(x)), on the CPU without the bias add that training-mode batch norm takes out again.
 
     In training, batch norm subtracts the batch mean, so a constant bias before it changes nothing
     but the running mean, and its gradient is zero. Skipping it saves a full pass over the
@@ -145,8 +145,10 @@ def linear_bn(x: torch.Tensor, linear: nn.Linear, bn: nn.BatchNorm1d) -> torch.T
     mean gets the bias added by hand, so the statistics, and eval mode, are as with the bias.
     """
     m = bn.momentum
-    if not (bn.training and bn.track_running_stats and bn.affine and m is not None and 0 <= m < 1
-            and linear.bias is not None):
+    # CPU only: on a GPU the bias add is free (cuBLAS fuses it into the product) and a step is bound by
+    # kernel launches, which the bookkeeping below would add to.
+    if not (x.device.type == "cpu" and bn.training and bn.track_running_stats and bn.affine and m is not None
+            and 0 <= m < 1 and linear.bias is not None):
         return bn(linear(x))
     bn.num_batches_tracked.add_(1)
     with torch.no_grad():  # so that batch_norm's update (1 - m) * old + m * mean adds m * bias
