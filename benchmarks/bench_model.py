@@ -14,6 +14,10 @@ For every (configuration, stage) it measures, in one run on the same machine:
   ratios measured in the same run;
 - FLOPs per window (torch.utils.flop_counter) and the achieved GFLOP/s beside the machine's
   measured fp32 (and bf16) matmul GFLOP/s.
+
+On CUDA, `--variants ...,graph,amp-graph` adds an experiment: the whole training step (forward,
+backward, optimizer) and the evaluation forward pass captured once as a CUDA graph and replayed,
+one launch instead of thousands, since at batch 1024 the GPU step is bound by kernel launches.
 """
 from __future__ import annotations
 
@@ -91,13 +95,33 @@ def sequences(n_seq, frames, seed=0):
     return p2, p3
 
 
-def bench_train(cfg, stage, device, batch, steps, amp, baseline):
+def captured(fn, static_inputs, warmup=3):
+    """CUDA-graph `fn` (which reads only `static_inputs`); returns replay(*inputs) -> fn's static output."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm up off the default stream, as torch.cuda.graph requires
+        for _ in range(warmup):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn()
+
+    def replay(*inputs):
+        for static, new in zip(static_inputs, inputs):
+            static.copy_(new)
+        graph.replay()
+        return out
+    return replay
+
+
+def bench_train(cfg, stage, device, batch, steps, amp, baseline, graph=False):
     torch.manual_seed(0)
     model = RIEModel(ModelConfig(stage=stage, **cfg)).to(device).train()
     pad = (model.receptive_field() - 1) // 2
     p2, p3 = sequences(8, 2000)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, amsgrad=True,
-                            **({"foreach": False} if baseline else {"fused": True}))
+                            **({"foreach": False} if baseline else {"fused": True, "capturable": graph}))
     if baseline:
         # straightforward batches: pad every window separately in a Python loop, then copy to the device
         rng = np.random.default_rng(0)
@@ -129,13 +153,23 @@ def bench_train(cfg, stage, device, batch, steps, amp, baseline):
         x, y = next(it)
         train_step(model, opt, x, y, device=device, amp=amp)
 
+    if graph:
+        # train_step sets the gradients to None before backward, so the captured backward allocates
+        # them from the graph's pool and every replay writes them in place.
+        static_x, static_y = (t.clone() for t in next(it))
+        replay = captured(lambda: train_step(model, opt, static_x, static_y, device=device, amp=amp),
+                          (static_x, static_y))
+
+        def step():
+            replay(*next(it))
+
     for _ in range(3):  # warm-up: the allocator's pools, oneDNN's kernel choices, the optimizer state
         step()
     return batch / timed(step, device, steps)
 
 
 @torch.no_grad()
-def bench_eval(cfg, stage, device, frames, steps, amp, baseline):
+def bench_eval(cfg, stage, device, frames, steps, amp, baseline, graph=False):
     torch.manual_seed(0)
     model = RIEModel(ModelConfig(stage=stage, **cfg)).to(device).eval()
     seq = torch.from_numpy(sequences(1, frames)[0][0]).to(device)
@@ -150,6 +184,21 @@ def bench_eval(cfg, stage, device, frames, steps, amp, baseline):
                 a = model(wins)
                 b = model(flip_poses(wins, LEFT, RIGHT))
             return (a + flip_poses(b, LEFT, RIGHT)) / 2
+    elif graph:
+        # predict_sequence's work with the model's forward pass captured (gather and flips stay eager)
+        padded = torch.cat([seq[:1].expand(pad, -1, -1), seq, seq[-1:].expand(pad, -1, -1)])
+        index = torch.arange(frames, device=device)[:, None] + torch.arange(2 * pad + 1, device=device)
+        static = torch.cat([padded[index], flip_poses(padded[index], LEFT, RIGHT)])
+
+        def forward():
+            with autocast(device, amp):
+                return model(static)[:, 0].float()
+        replay = captured(forward, (static,))
+
+        def run():
+            wins = padded[index]
+            pred = replay(torch.cat([wins, flip_poses(wins, LEFT, RIGHT)]))
+            return (pred[:frames] + flip_poses(pred[frames:], LEFT, RIGHT)) / 2
     else:
         def run():
             return predict_sequence(model, seq, tta=True, kps_left=LEFT, kps_right=RIGHT, joints_left=LEFT,
@@ -158,7 +207,7 @@ def bench_eval(cfg, stage, device, frames, steps, amp, baseline):
     return 2 * frames / timed(run, device, steps)  # two windows per test frame with TTA
 
 
-VARIANTS = ("baseline", "fp32", "amp")
+VARIANTS = ("baseline", "fp32", "amp", "graph", "amp-graph")
 
 
 def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
@@ -171,11 +220,13 @@ def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
         Dropout.cheap_cpu_mask = False
     elif device.type == "cpu":
         keep_freed_memory()
-    amp, base = variant == "amp", variant == "baseline"
+    amp, base, graph = variant.startswith("amp"), variant == "baseline", variant.endswith("graph")
+    if graph and device.type != "cuda":
+        raise SystemExit(f"variant {variant} needs a CUDA device")
     cfg = CONFIGS[config]
     if kind == "train":
-        return bench_train(cfg, stage, device, batch, steps, amp, base)
-    return bench_eval(cfg, stage, device, eval_frames, steps, amp, base)
+        return bench_train(cfg, stage, device, batch, steps, amp, base, graph)
+    return bench_eval(cfg, stage, device, eval_frames, steps, amp, base, graph)
 
 
 def main(argv=None):
@@ -222,13 +273,18 @@ def main(argv=None):
                     cmd = [sys.executable, __file__, "--config", name, "--device", args.device, "--batch",
                            str(args.batch), "--steps", str(args.steps), "--eval-frames", str(args.eval_frames),
                            "--worker", str(stage), kind, variant]
-                    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-                    got[variant] = json.loads(out.strip().splitlines()[-1])
+                    proc = subprocess.run(cmd, capture_output=True, text=True)
+                    if proc.returncode != 0:  # report and go on: one failed variant should not lose the table
+                        tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:]
+                        print(f"# {name} stage {stage} {kind} {variant}: failed: {' '.join(tail)}", flush=True)
+                        continue
+                    got[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
                 base, ours, amp = got.get("baseline"), got.get("fp32"), got.get("amp")
                 ref = REFERENCE.get((name, stage, kind))
                 achieved = None if ours is None else fpw * ours / 1e9
                 rows.append(dict(config=name, stage=stage, kind=kind, baseline=base, fp32=ours, amp=amp,
-                                 reference=ref, gflop_per_window=fpw / 1e9, achieved_gflops=achieved,
+                                 graph=got.get("graph"), amp_graph=got.get("amp-graph"), reference=ref,
+                                 gflop_per_window=fpw / 1e9, achieved_gflops=achieved,
                                  peak_fp32=fp32, peak_bf16=bf16))
                 fmt = lambda v, f="{:.0f}": "-" if v is None else f.format(v)
                 ratio = lambda a, b: None if a is None or b is None else a / b
@@ -236,6 +292,10 @@ def main(argv=None):
                       f"{fmt(ref)} | {fmt(ratio(ours, ref), '{:.2f}x')} | {fmt(amp)} | "
                       f"{fmt(ratio(amp, ours), '{:.2f}x')} | {fpw / 1e9:.3f} | {fmt(achieved)} | "
                       f"{fmt(None if achieved is None else 100 * achieved / fp32, '{:.0f}%')} |", flush=True)
+                for variant in ("graph", "amp-graph"):
+                    if got.get(variant) is not None:
+                        print(f"#   {name} stage {stage} {kind}, CUDA graph {variant}: {got[variant]:.0f} win/s = "
+                              f"{fmt(ratio(got[variant], ours), '{:.2f}x')} eager fp32", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
