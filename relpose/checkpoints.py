@@ -7,10 +7,8 @@ types a RandomState state needs are allowed, so a file that tries to run code fa
 """
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import torch
 from numpy._core.multiarray import _reconstruct
 
 from relpose.errors import CheckpointError
+from relpose.files import atomic_path
 
 RESERVED_KEYS = ("epoch", "lr", "random_state", "optimizer", "model_pos")
 
@@ -50,7 +49,7 @@ def _check_plain(value, where: str) -> None:
 
 def save_checkpoint(path, *, epoch: int, lr: float, random_state, optimizer_state: dict, model_state: dict,
                     extra: dict | None = None) -> Path:
-    """Write a checkpoint atomically: a temporary file in the same folder, fsync, then os.replace."""
+    """Write a checkpoint atomically (relpose.files.atomic_path: a temporary file, fsync, rename)."""
     path = Path(path)
     extra = dict(extra or {})
     clash = [k for k in extra if k in RESERVED_KEYS]
@@ -60,25 +59,8 @@ def save_checkpoint(path, *, epoch: int, lr: float, random_state, optimizer_stat
     payload = {"epoch": epoch, "lr": lr, "random_state": random_state, "optimizer": optimizer_state,
                "model_pos": model_state, **extra}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable; not every file system lets a folder be fsynced
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    with atomic_path(path, what="checkpoint") as tmp, open(tmp, "wb") as f:
+        torch.save(payload, f)
     return path
 
 

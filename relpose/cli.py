@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--hold-bn-stats", action="store_true", help="stage 2: keep the frozen encoders' BatchNorm statistics fixed")
     a("--eval-batch-size", default=1024, type=int, metavar="N", help="windows per forward pass in evaluation")
     a("--no-progress", action="store_true", help="no progress bars")
+    a("--overwrite", action="store_true",
+      help="let a fresh run replace checkpoints, curves and --viz-* outputs that already exist (never without it)")
     return p
 
 

@@ -86,6 +86,14 @@ def _load_npz(path: Path, keys: tuple[str, ...], hint: str) -> dict:
     return out
 
 
+def read_npz_metadata(path) -> dict | None:
+    """The 'metadata' entry of a data file, or None when it has none or cannot be read."""
+    try:
+        return _load_npz(Path(path), ("metadata",), "")["metadata"]
+    except DataError:
+        return None
+
+
 def _check_poses(a, path: Path, joints: tuple[int, ...], dims: int, subject, action, camera=None) -> np.ndarray:
     """One pose sequence: (T, J, dims), float, finite. Returns it as float32."""
     where = _where(path, subject, action, camera)

@@ -16,7 +16,8 @@ from .cli import main as cli_main
 
 
 def stage_commands(data_dir: str, checkpoint_dir: str, preset: dict, extra=()) -> list[list[str]]:
-    common = ["-d", "synth", "--data-dir", data_dir, "-c", checkpoint_dir, *extra]
+    # The demo folder holds only what the demo made, so a second `make demo` retrains over it.
+    common = ["-d", "synth", "--data-dir", data_dir, "-c", checkpoint_dir, "--overwrite", *extra]
     e = preset["epochs"]
     return [
         [*common, *presets.stage_flags(preset, 1), "--no-eval"],
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     from .synth import ensure_synthetic
 
     try:
-        ensure_synthetic(args.data_dir)
+        ensure_synthetic(args.data_dir, "det")
         dataset = load_dataset("synth", "det", args.data_dir)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

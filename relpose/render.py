@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
+from .files import atomic_path
 
 WRITERS = {".gif": "pillow", ".mp4": "ffmpeg"}
 RADIUS = 1.7  # metres shown around the root, as published
@@ -165,7 +166,8 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
             writer = FFMpegWriter(fps=fps, codec="libx264", bitrate=bitrate, extra_args=["-pix_fmt", "yuv420p"])
         else:
             writer = PillowWriter(fps=fps)
-        anim.save(str(output_path), writer=writer, dpi=dpi)
+        with atomic_path(output_path, what="animation") as tmp:
+            anim.save(str(tmp), writer=writer, dpi=dpi)
     return count
 
 
@@ -178,7 +180,7 @@ def export_predictions(path, poses) -> Path:
     if path.suffix.lower() != ".npy":
         raise UserError(f"--viz-export '{path}' must end in .npy")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
+    with atomic_path(path, what="--viz-export file") as tmp, open(tmp, "wb") as f:
         np.save(f, poses)
     return path
 

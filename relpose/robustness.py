@@ -362,7 +362,8 @@ def train_ablation(settings, encoding: str, preset: dict | None = None, quiet: b
             if json.load(f) == recipe:
                 return path
     ensure_data(settings)
-    run_cli(ablation_flags(settings, encoding, preset), quiet=quiet)
+    # The lab folder is the kit's own: a checkpoint of another recipe is retrained over.
+    run_cli([*ablation_flags(settings, encoding, preset), "--overwrite"], quiet=quiet)
     with open(recipe_path, "w") as f:
         json.dump(recipe, f)
     return path

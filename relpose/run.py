@@ -12,11 +12,12 @@ import torch
 from . import checkpoints
 from .datasets import load_dataset
 from .errors import UserError
+from .files import FolderLock, check_output_file, check_writable_folder, remove_stray_temporaries
 from .evaluate import evaluate_dataset, validation_mpjpe
 from .model import ModelConfig, RIEModel
 from .runtime import cpu_has_bf16, init_distributed, keep_freed_memory, seed_everything
-from .train import (check_stage_flags, freeze_encoders, load_encoders, make_optimizer, restore_history,
-                    train)
+from .train import (check_stage_flags, checkpoint_epochs, checkpoint_name, freeze_encoders, load_encoders,
+                    make_optimizer, restore_history, train)
 from .windows import WindowSampler
 
 
@@ -41,10 +42,10 @@ def action_filter_from_args(args):
     return None if args.actions == "*" else args.actions.split(",")
 
 
-def prepare_dataset(args):
+def prepare_dataset(args, log=print):
     if args.dataset == "synth":
         from .synth import ensure_synthetic
-        ensure_synthetic(args.data_dir)
+        ensure_synthetic(args.data_dir, args.keypoints, log=log)
     return load_dataset(args.dataset, args.keypoints, args.data_dir)
 
 
@@ -65,7 +66,9 @@ def run(args, log=print):
         log("warning: --amp on a CPU without bf16 instructions runs bf16 in software (slower); "
             "see benchmarks/README.md")
     seed_everything(args.seed)
-    dataset = prepare_dataset(args)
+    if dist.is_main:
+        check_outputs(args)
+    dataset = prepare_dataset(args, log)
     subjects_train = split_subjects(args.subjects_train, dataset, "-str")
     subjects_test = split_subjects(args.subjects_test, dataset, "-ste")
     action_filter = action_filter_from_args(args)
@@ -106,10 +109,57 @@ def run(args, log=print):
     return results
 
 
+def check_outputs(args) -> None:
+    """Before any work: every file this run will write can be written (a bad path fails now, not after
+    an epoch), and nothing a user made is replaced unless --overwrite."""
+    from .render import WRITERS
+    if not args.evaluate:
+        check_writable_folder(args.checkpoint, "-c")
+    if args.render:
+        if args.viz_output:
+            check_output_file(args.viz_output, "--viz-output", overwrite=args.overwrite, suffixes=tuple(WRITERS))
+        if args.viz_export:
+            check_output_file(args.viz_export, "--viz-export", overwrite=args.overwrite, suffixes=(".npy",))
+
+
+def check_checkpoint_names(args, start_epoch: int, log=print) -> None:
+    """A fresh run never writes over checkpoints of an earlier one (resume it with -r, or --overwrite)."""
+    names = [checkpoint_name(args.stage, e) for e in checkpoint_epochs(start_epoch, args.epochs,
+                                                                       args.checkpoint_frequency)]
+    if args.export_training_curves and not args.resume:
+        names.append(training_curves_name(args.stage))
+    taken = [n for n in names if os.path.exists(os.path.join(args.checkpoint, n))]
+    if taken and not args.overwrite:
+        more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+        raise UserError(f"-c '{args.checkpoint}' already holds {taken[0]}{more} from an earlier run, which this run "
+                        "would replace; resume that run with -r, train into another folder with -c, or pass --overwrite")
+    if taken:
+        log(f"--overwrite: replacing {', '.join(taken)} in {args.checkpoint}")
+
+
+def training_curves_name(stage: int) -> str:
+    return f"stage_{stage}_training_curves.png"
+
+
 def train_stage(args, dataset, model, cfg, device, dist, subjects_train, subjects_test, action_filter,
                 pad, causal_shift, log):
     check_stage_flags(args.stage, args.pretrain, args.finetune, args.resume)
-    os.makedirs(args.checkpoint, exist_ok=True)
+    if not dist.is_main:
+        return _train_stage(args, dataset, model, cfg, device, dist, subjects_train, subjects_test, action_filter,
+                            pad, causal_shift, log)
+    with FolderLock(args.checkpoint, "-c") as lock:
+        if lock.stale:
+            log(f"INFO: taking over the lock of an earlier run in {args.checkpoint} that ended without releasing it "
+                f"(pid {lock.stale.get('pid')}, started {lock.stale.get('started')})")
+        stray = remove_stray_temporaries(args.checkpoint)
+        if stray:
+            log(f"INFO: removed {len(stray)} temporary file(s) of an interrupted save from {args.checkpoint}")
+        return _train_stage(args, dataset, model, cfg, device, dist, subjects_train, subjects_test, action_filter,
+                            pad, causal_shift, log)
+
+
+def _train_stage(args, dataset, model, cfg, device, dist, subjects_train, subjects_test, action_filter,
+                 pad, causal_shift, log):
     _, poses_train, poses_train_2d = dataset.fetch(subjects_train, action_filter, subset=args.subset,
                                                    downsample=args.downsample)
     start_epoch, lr, history, resume_ckpt = 0, args.learning_rate, None, None
@@ -126,6 +176,8 @@ def train_stage(args, dataset, model, cfg, device, dist, subjects_train, subject
         log(f"INFO: loaded {len(names)} encoder tensors")
     elif args.stage == 3:
         load_model_weights(model, cfg, args.finetune, args.checkpoint, log)
+    if dist.is_main:
+        check_checkpoint_names(args, start_epoch, log)
     if args.stage == 2:
         frozen = freeze_encoders(model)
         log(f"INFO: froze {len(frozen)} encoder parameters; training fusion and decoders")
@@ -152,7 +204,7 @@ def train_stage(args, dataset, model, cfg, device, dist, subjects_train, subject
     if dist.enabled:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    curves = os.path.join(args.checkpoint, f"stage_{args.stage}_training_curves.png") \
+    curves = os.path.join(args.checkpoint, training_curves_name(args.stage)) \
         if args.export_training_curves else None
     train(net, sampler=sampler, optimizer=optimizer, epochs=args.epochs, lr=lr, lr_decay=args.lr_decay,
           start_epoch=start_epoch, device=device, stage=args.stage, checkpoint_dir=args.checkpoint,

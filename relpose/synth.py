@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 from .cameras import image_coordinates, load_rig, project_to_2d, world_to_camera
 from .errors import UserError
+from .files import atomic_path
 from .motion import FPS, Body, Motion, concat_motions, make_motion, pose_from_motion  # noqa: F401 (FPS re-exported)
 from .skeleton import H36M_KEPT_JOINTS
 
@@ -40,6 +40,8 @@ SYNTH_ACTIONS = tuple(name for a in _BASE_ACTIONS for name in (a, a + " 1"))
 # Frames per take (min, max) at 50 Hz. "h36m": ~2600 x 30 takes x 5 subjects ~ 390k frames per camera.
 SIZES = {"tiny": (80, 80), "default": (400, 600), "h36m": (1800, 3400)}
 FILE_NAMES = {"3d": "data_3d_synth.npz", "gt": "data_2d_synth_gt.npz", "det": "data_2d_synth_det.npz"}
+# Bump when the generator's output changes, so that files of another version are not mixed with new ones.
+GENERATOR_VERSION = 1
 METADATA = dict(layout_name="h36m", num_joints=17, keypoints_symmetry=[[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]])
 
 
@@ -155,21 +157,9 @@ def detections(rng, gt: np.ndarray, cams: list[dict]) -> np.ndarray:
 # ------------------------------------------------------------------------------- files, API
 def _save_npz(path: str, **arrays) -> None:
     """np.savez to a temporary file beside `path`, then an atomic rename."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-", suffix=".npz")
-    except OSError as e:
-        raise UserError(f"cannot write to '{os.path.dirname(path)}': {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_path(path, what="synthetic data file") as tmp:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)   # uncompressed: noisy float32 hardly compresses and this is much faster
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise UserError(f"cannot write '{path}': {e.strerror or e}") from None
-        raise
 
 
 def _check_args(data_dir, seed, size, frames_per_take) -> None:
@@ -184,13 +174,28 @@ def _check_args(data_dir, seed, size, frames_per_take) -> None:
         raise UserError(f"data directory '{data_dir}' is a file: pass a directory (--data-dir)")
 
 
-def _generate(data_dir="data", *, seed=0, size="default", frames_per_take=None, overwrite=True):
+def provenance(seed: int, size: str, frames_per_take: int | None) -> dict:
+    """What the files record about how they were made: the same record means the same arrays."""
+    return {"maker": "relpose.synth", "version": GENERATOR_VERSION, "seed": int(seed), "size": size,
+            "frames_per_take": frames_per_take}
+
+
+def read_provenance(path) -> dict | None:
+    """The provenance record of a synthetic data file, or None for files the generator did not write."""
+    from .datasets import read_npz_metadata
+    meta = read_npz_metadata(path)
+    return meta.get("generator") if isinstance(meta, dict) else None
+
+
+def _generate(data_dir="data", *, seed=0, size="default", frames_per_take=None, overwrite=False, only=None):
     _check_args(data_dir, seed, size, frames_per_take)
     paths = {k: os.path.join(data_dir, name) for k, name in FILE_NAMES.items()}
+    write = list(FILE_NAMES) if only is None else list(only)
     if not overwrite:
-        for p in paths.values():
-            if os.path.exists(p):
-                raise UserError(f"'{p}' exists: delete it or generate with overwrite=True")
+        for k in write:
+            if os.path.exists(paths[k]):
+                raise UserError(f"'{paths[k]}' exists and is not replaced: delete it, choose another --data-dir, "
+                                "or pass --overwrite")
     try:
         os.makedirs(data_dir, exist_ok=True)
     except OSError as e:
@@ -209,34 +214,55 @@ def _generate(data_dir="data", *, seed=0, size="default", frames_per_take=None, 
         gt2d[subject] = {a: list(gt[:, lo:hi]) for a, lo, hi in zip(lengths, bounds[:-1], bounds[1:])}
         det2d[subject] = {a: list(det[:, lo:hi]) for a, lo, hi in zip(lengths, bounds[:-1], bounds[1:])}
         frames += int(bounds[-1])
-    _save_npz(paths["3d"], positions_3d=pos3d)
-    _save_npz(paths["gt"], positions_2d=gt2d, metadata=METADATA)
-    _save_npz(paths["det"], positions_2d=det2d, metadata=METADATA)
-    return paths, frames
+    made = dict(METADATA, generator=provenance(seed, size, frames_per_take))
+    contents = {"3d": dict(positions_3d=pos3d, metadata={"generator": made["generator"]}),
+                "gt": dict(positions_2d=gt2d, metadata=made), "det": dict(positions_2d=det2d, metadata=made)}
+    for k in write:
+        _save_npz(paths[k], **contents[k])
+    return {k: paths[k] for k in write}, frames
 
 
 def generate(data_dir="data", *, seed: int = 0, size: str = "default", frames_per_take: int | None = None,
-             overwrite: bool = True) -> dict[str, str]:
-    """Write the synthetic data set; returns {'3d', 'gt', 'det'} -> file path.
+             overwrite: bool = False, only=None) -> dict[str, str]:
+    """Write the synthetic data set; returns {'3d', 'gt', 'det'} -> file path (those written).
 
     Sizes: 'tiny' (80 frames per take, unit tests), 'default' (400-600 frames per take, the demo and
     notebooks), 'h36m' (Human3.6M scale, ~390k frames per camera over the training subjects; needs
-    about 1.5 GB of memory). frames_per_take overrides the preset's take length.
+    about 1.5 GB of memory). frames_per_take overrides the preset's take length. `only` picks some
+    of the three files. An existing file is never replaced unless overwrite=True.
     The same seed gives identical arrays.
     """
-    return _generate(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, overwrite=overwrite)[0]
+    return _generate(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, overwrite=overwrite,
+                     only=only)[0]
 
 
-def ensure_synthetic(data_dir="data", **kw) -> dict[str, str]:
-    """Generate the synthetic files (generate's keywords) unless all three are already in data_dir."""
+def ensure_synthetic(data_dir="data", keypoints: str | None = None, *, seed: int = 0, size: str = "default",
+                     frames_per_take: int | None = None, log=print) -> dict[str, str]:
+    """Make the synthetic files that a run needs (3D and `keypoints`' 2D; all three when None) if missing.
+
+    Only missing files are written, and only when every synthetic file already in `data_dir` was made
+    by this generator with the same settings (so the new file matches them); anything else there is
+    the user's, and this stops with a message instead of mixing with it or replacing it.
+    """
     paths = {k: os.path.join(data_dir, name) for k, name in FILE_NAMES.items()}
-    if all(os.path.exists(p) for p in paths.values()):
+    if keypoints is not None and keypoints not in ("gt", "det"):
+        raise UserError(f"the synthetic set has 2D keypoints 'gt' (exact projections) and 'det' (detector-like), "
+                        f"not '{keypoints}': use -k gt or -k det")
+    needed = list(FILE_NAMES) if keypoints is None else ["3d", keypoints]
+    missing = [k for k in needed if not os.path.exists(paths[k])]
+    if not missing:
         return paths
-    kw["overwrite"] = True
+    wanted = provenance(seed, size, frames_per_take)
+    for k, p in paths.items():
+        if os.path.exists(p) and read_provenance(p) != wanted:
+            raise UserError(f"{paths[missing[0]]} is missing, and {p} beside it was not made by relpose's synthetic "
+                            f"generator with seed {seed}, size {size}: relpose will not add files to a set that is "
+                            "not its own; move those files away or use another --data-dir")
     t0 = time.perf_counter()
-    paths = generate(data_dir, **kw)
-    print(f"generated the synthetic data set in {data_dir} (size {kw.get('size', 'default')}, "
-          f"seed {kw.get('seed', 0)}, {time.perf_counter() - t0:.1f} s)")
+    _generate(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, only=missing)
+    names = ", ".join(os.path.basename(paths[k]) for k in missing)
+    log(f"generated {names} in {data_dir} (synthetic set, size {size}, seed {seed}, "
+        f"{time.perf_counter() - t0:.1f} s)")
     return paths
 
 
@@ -253,11 +279,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--size", default="default", choices=tuple(SIZES), help="preset (default: default)")
     parser.add_argument("--frames-per-take", type=int, default=None, help="override the preset's take length")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files (never done without it)")
     try:
         args = parser.parse_args(argv)
         t0 = time.perf_counter()
         paths, frames = _generate(args.data_dir, seed=args.seed, size=args.size,
-                                  frames_per_take=args.frames_per_take)
+                                  frames_per_take=args.frames_per_take, overwrite=args.overwrite)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

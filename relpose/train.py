@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoints
 from .errors import CheckpointError, UserError
+from .files import atomic_path
 from .metrics import mpjpe
 from .model import RIEModel
 from .runtime import Distributed, autocast
@@ -24,6 +25,17 @@ from .windows import WindowSampler
 
 # BatchNorm momentum of the temporal encoders decays exponentially over the run (VideoPose3D).
 BN_MOMENTUM_START, BN_MOMENTUM_END = 0.1, 0.001
+
+
+def checkpoint_name(stage: int, epoch: int) -> str:
+    """File name of the checkpoint written after `epoch` epochs of `stage` (the published naming)."""
+    return f"stage_{stage}_epoch_{epoch}.bin"
+
+
+def checkpoint_epochs(start_epoch: int, epochs: int, frequency: int) -> list[int]:
+    """The epochs after which a run from start_epoch to epochs writes a checkpoint: every
+    `frequency`-th and the last."""
+    return [e for e in range(start_epoch + 1, epochs + 1) if e % frequency == 0 or e == epochs]
 
 
 def bn_momentum(epoch: int, epochs: int) -> float:
@@ -107,9 +119,8 @@ def export_training_curves(history: History, path: str) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    with atomic_path(path, what="training curves") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
 
@@ -141,6 +152,7 @@ def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Opt
     an uninterrupted one would.
     """
     history = history or History()
+    saves = set(checkpoint_epochs(start_epoch, epochs, checkpoint_frequency))
     core = model.module if hasattr(model, "module") else model
     for epoch in range(start_epoch, epochs):
         core.set_bn_momentum(bn_momentum(epoch, epochs))
@@ -190,8 +202,8 @@ def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Opt
             group["lr"] *= lr_decay
 
         done = epoch + 1
-        if dist.is_main and checkpoint_dir and (done % checkpoint_frequency == 0 or done == epochs):
-            path = os.path.join(checkpoint_dir, f"stage_{stage}_epoch_{done}.bin")
+        if dist.is_main and checkpoint_dir and done in saves:
+            path = os.path.join(checkpoint_dir, checkpoint_name(stage, done))
             checkpoints.save_checkpoint(
                 path, epoch=done, lr=lr, random_state=sampler.random_state(),
                 optimizer_state=optimizer.state_dict(), model_state=core.state_dict(),

@@ -64,11 +64,12 @@ def settings(mode: str | None = None, root: str | None = None, preset: str = "qu
     root = root or find_root()
     data_dir = os.path.join(root, "data")
     if mode == "quick":
+        # checkpoint/<preset> holds only what the notebooks made, so they may retrain over it (--overwrite).
         # Two threads everywhere: results then do not depend on the machine's core count.
         torch.set_num_threads(2)
         keep_freed_memory()
         return Settings("quick", "synth", "det", data_dir, os.path.join(root, "checkpoint", preset),
-                        presets.PRESETS[preset], "cpu", ["--no-progress"])
+                        presets.PRESETS[preset], "cpu", ["--no-progress", "--overwrite"])
     if mode == "full":
         device = "cuda" if torch.cuda.is_available() else "cpu"
         return Settings("full", "h36m", "cpn_ft_h36m_dbb", data_dir, os.path.join(root, "checkpoint"),
@@ -104,7 +105,7 @@ def run_cli(flags: list[str], quiet: bool = False) -> str:
 def ensure_data(s: Settings) -> None:
     if s.dataset == "synth":
         from .synth import ensure_synthetic
-        ensure_synthetic(s.data_dir)
+        ensure_synthetic(s.data_dir, s.keypoints)
 
 
 def previous_stage_flags(s: Settings, stage: int) -> list[str]:

@@ -9,7 +9,7 @@ import torch
 
 from relpose import checkpoints
 from relpose.checkpoints import check_compatible, load_checkpoint, resolve_checkpoint, save_checkpoint
-from relpose.errors import CheckpointError
+from relpose.errors import CheckpointError, UserError
 from relpose.model import ModelConfig, RIEModel
 
 
@@ -97,12 +97,12 @@ def test_failed_save_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch)
         raise OSError("disk full")
 
     monkeypatch.setattr(checkpoints.torch, "save", half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UserError, match=r"cannot write checkpoint '.*ck.bin': disk full"):
         save_checkpoint(path, epoch=2, lr=0.1, random_state=None, optimizer_state={},
                         model_state={"w": torch.zeros(1000)})
     assert os.listdir(tmp_path) == ["ck.bin"]
     assert path.read_bytes() == before
-    with pytest.raises(OSError):
+    with pytest.raises(UserError):
         save_checkpoint(tmp_path / "new.bin", epoch=2, lr=0.1, random_state=None, optimizer_state={},
                         model_state={})
     assert os.listdir(tmp_path) == ["ck.bin"]

@@ -42,11 +42,13 @@ def test_layout_keys_dtypes_shapes(data):
     paths = data["paths"]
     assert {os.path.basename(p) for p in paths.values()} == {
         "data_3d_synth.npz", "data_2d_synth_gt.npz", "data_2d_synth_det.npz"}
-    assert set(np.load(paths["3d"], allow_pickle=True).files) == {"positions_3d"}
+    made = dict(maker="relpose.synth", version=synth.GENERATOR_VERSION, seed=0, size="tiny", frames_per_take=None)
+    f = np.load(paths["3d"], allow_pickle=True)
+    assert set(f.files) == {"positions_3d", "metadata"} and f["metadata"].item() == {"generator": made}
     for key in ("gt", "det"):
         f = np.load(paths[key], allow_pickle=True)
         assert set(f.files) == {"positions_2d", "metadata"}
-        assert f["metadata"].item() == dict(layout_name="h36m", num_joints=17,
+        assert f["metadata"].item() == dict(layout_name="h36m", num_joints=17, generator=made,
                                             keypoints_symmetry=[[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]])
     assert sorted(data["p3"]) == sorted(SUBJECTS) == sorted(synth.SYNTH_SUBJECTS_TRAIN + synth.SYNTH_SUBJECTS_TEST)
     assert sorted(synth.SYNTH_ACTIONS) == ACTIONS
@@ -171,17 +173,69 @@ def test_walking_travels_and_waiting_stays(data):
             assert speed.mean() < 0.1, (s, a)
 
 
-def test_ensure_synthetic_generates_only_when_missing(tmp_path, capsys):
-    paths = synth.ensure_synthetic(tmp_path, frames_per_take=3)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "generated" in out
+def test_ensure_synthetic_generates_only_when_missing(tmp_path):
+    lines = []
+    paths = synth.ensure_synthetic(tmp_path, frames_per_take=3, log=lines.append)
+    assert len(lines) == 1 and "generated" in lines[0]
     assert all(os.path.exists(p) for p in paths.values())
     stamp = os.path.getmtime(paths["3d"])
-    assert synth.ensure_synthetic(tmp_path, frames_per_take=3) == paths
-    assert capsys.readouterr().out == "" and os.path.getmtime(paths["3d"]) == stamp
+    assert synth.ensure_synthetic(tmp_path, frames_per_take=3, log=lines.append) == paths
+    assert len(lines) == 1 and os.path.getmtime(paths["3d"]) == stamp
     os.remove(paths["det"])
-    synth.ensure_synthetic(tmp_path, frames_per_take=3)
-    assert os.path.exists(paths["det"]) and "generated" in capsys.readouterr().out
+    synth.ensure_synthetic(tmp_path, frames_per_take=3, log=lines.append)
+    assert os.path.exists(paths["det"]) and "data_2d_synth_det.npz" in lines[-1]
+    assert "data_3d_synth.npz" not in lines[-1] and os.path.getmtime(paths["3d"]) == stamp  # only the missing one
+
+
+def test_ensure_synthetic_makes_only_what_the_keypoints_need(tmp_path):
+    paths = synth.ensure_synthetic(tmp_path, "det", frames_per_take=2, log=lambda *_: None)
+    assert os.path.exists(paths["3d"]) and os.path.exists(paths["det"]) and not os.path.exists(paths["gt"])
+    # The missing file made later equals the one a full generation writes (same arrays, same record).
+    synth.ensure_synthetic(tmp_path, "gt", frames_per_take=2, log=lambda *_: None)
+    full = synth.generate(tmp_path / "full", frames_per_take=2)
+    assert open(paths["gt"], "rb").read() == open(full["gt"], "rb").read()
+
+
+def _bytes(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_ensure_synthetic_never_touches_the_users_files(tmp_path):
+    """A set that is not the generator's (the user's own files) is neither replaced nor added to."""
+    paths = synth.generate(tmp_path / "other", frames_per_take=2)
+    users = tmp_path / "data"
+    users.mkdir()
+    # The user's own files: a 3D and a det file under the synthetic names, written by someone else.
+    np.savez(users / "data_3d_synth.npz", positions_3d=np.load(paths["3d"], allow_pickle=True)["positions_3d"])
+    np.savez(users / "data_2d_synth_det.npz", **dict(np.load(paths["det"], allow_pickle=True)))
+    before = _bytes(users)
+    # -k det needs the two present files: nothing to generate, nothing touched.
+    synth.ensure_synthetic(users, "det", frames_per_take=2, log=lambda *_: None)
+    assert _bytes(users) == before
+    # -k gt (or all three): the gt file is missing, but the files beside it are not the generator's.
+    for keypoints in ("gt", None):
+        with pytest.raises(UserError, match="not made by relpose's synthetic generator") as e:
+            synth.ensure_synthetic(users, keypoints, frames_per_take=2, log=lambda *_: None)
+        assert "data_2d_synth_gt.npz is missing" in str(e.value) and "data_3d_synth.npz" in str(e.value)
+        assert _bytes(users) == before
+    # Made by the generator, but with other settings: not mixed either.
+    os.remove(paths["gt"])
+    kept = _bytes(tmp_path / "other")
+    with pytest.raises(UserError, match="seed 5"):
+        synth.ensure_synthetic(tmp_path / "other", "gt", seed=5, frames_per_take=2, log=lambda *_: None)
+    assert _bytes(tmp_path / "other") == kept
+
+
+def test_generate_and_cli_never_overwrite_without_the_flag(tmp_path):
+    paths = synth.generate(tmp_path, frames_per_take=2)
+    before = _bytes(tmp_path)
+    with pytest.raises(UserError, match="exists and is not replaced"):
+        synth.generate(tmp_path, frames_per_take=3)
+    assert synth.main(["--data-dir", str(tmp_path), "--frames-per-take", "3"]) == 2
+    assert _bytes(tmp_path) == before
+    assert synth.main(["--data-dir", str(tmp_path), "--frames-per-take", "3", "--overwrite"]) == 0
+    assert _bytes(tmp_path) != before and sorted(_bytes(tmp_path)) == sorted(before)
+    assert np.load(paths["3d"], allow_pickle=True)["positions_3d"].item()["S1"]["Walking"].shape[0] == 3
 
 
 def test_bad_arguments_raise_user_error(tmp_path):
@@ -196,7 +250,7 @@ def test_bad_arguments_raise_user_error(tmp_path):
         synth.generate(tmp_path / "file")
     synth.generate(tmp_path, frames_per_take=2)
     with pytest.raises(UserError, match="exists"):
-        synth.generate(tmp_path, frames_per_take=2, overwrite=False)
+        synth.generate(tmp_path, frames_per_take=2)
 
 
 def test_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
@@ -209,7 +263,7 @@ def test_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(synth.np, "savez", boom)
     with pytest.raises(KeyboardInterrupt):
-        synth.generate(tmp_path, frames_per_take=3)
+        synth.generate(tmp_path, frames_per_take=3, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in paths.values())
     assert {k: open(p, "rb").read() for k, p in paths.items()} == before
 
