@@ -17,7 +17,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/python -m relpose.demo
+	$(BIN)/python -m relpose.cli.demo
 
 browser-deps: $(STAMP)
 	@bash tests/browser/install_chromium.sh

@@ -22,6 +22,7 @@ one launch instead of thousands, since at batch 1024 the GPU step is bound by ke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -37,7 +38,8 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from relpose.evaluate import predict_sequence  # noqa: E402
-from relpose.model import Dropout, ModelConfig, RIEModel, TemporalEncoder  # noqa: E402
+from relpose import fastpaths  # noqa: E402
+from relpose.model import ModelConfig, RIEModel  # noqa: E402
 from relpose.runtime import autocast, cpu_has_bf16, keep_freed_memory  # noqa: E402
 from relpose.skeleton import H36M_17  # noqa: E402
 from relpose.train import train_step  # noqa: E402
@@ -212,21 +214,20 @@ VARIANTS = ("baseline", "fp32", "amp", "graph", "amp-graph")
 
 def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
     """One measurement, in this process: windows/s of `variant`."""
-    if variant == "baseline":
-        # The straightforward implementation: Conv1d modules, PyTorch's dropout, glibc's default
-        # thresholds (fresh pages for every large activation), plus the per-window gather, the
-        # per-tensor optimizer step and the second forward pass for flipped windows chosen below.
-        TemporalEncoder.matmul_form = False
-        Dropout.cheap_cpu_mask = False
-    elif device.type == "cpu":
+    # The baseline is the straightforward implementation: relpose.fastpaths off (Conv1d modules, PyTorch's
+    # dropout, the bias add before batch norm), glibc's default thresholds (fresh pages for every large
+    # activation), plus the per-window gather, the per-tensor optimizer step and the second forward pass
+    # for flipped windows chosen below.
+    if variant != "baseline" and device.type == "cpu":
         keep_freed_memory()
     amp, base, graph = variant.startswith("amp"), variant == "baseline", variant.endswith("graph")
     if graph and device.type != "cuda":
         raise SystemExit(f"variant {variant} needs a CUDA device")
     cfg = CONFIGS[config]
-    if kind == "train":
-        return bench_train(cfg, stage, device, batch, steps, amp, base, graph)
-    return bench_eval(cfg, stage, device, eval_frames, steps, amp, base, graph)
+    with fastpaths.disabled() if base else contextlib.nullcontext():
+        if kind == "train":
+            return bench_train(cfg, stage, device, batch, steps, amp, base, graph)
+        return bench_eval(cfg, stage, device, eval_frames, steps, amp, base, graph)
 
 
 def main(argv=None):

@@ -8,14 +8,12 @@ returns the same kind, batched over any leading dimensions.
 from __future__ import annotations
 
 import copy
-import json
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import torch
 
 from .errors import DataError
+from .resources import package_json
 
 
 def _is_torch(x) -> bool:
@@ -127,29 +125,24 @@ def normalized_intrinsics(camera: dict) -> np.ndarray:
                            np.asarray(camera["tangential_distortion"], dtype=np.float32)]).astype(np.float32)
 
 
-@lru_cache(maxsize=None)
-def _load_json(name: str) -> dict:
-    try:
-        text = resources.files("relpose").joinpath("data", f"{name}_cameras.json").read_text()
-    except FileNotFoundError:
-        raise DataError(f"no camera calibration for data set '{name}' (known: h36m, humaneva)") from None
-    return json.loads(text)
+RIGS = ("h36m", "humaneva")
 
 
-def rig_name_for_dataset(dataset: str) -> str:
-    """The camera rig a data set name uses: the synthetic set is filmed with the Human3.6M rig."""
-    return "humaneva" if dataset.startswith("humaneva") else "h36m"
+def _rig_spec(name: str) -> dict:
+    if name not in RIGS:
+        raise DataError(f"no camera rig '{name}' (known: {', '.join(RIGS)})")
+    return package_json(f"{name}_cameras")
 
 
 def load_rig(name: str) -> dict[str, list[dict]]:
-    """Cameras per subject for 'h36m' or 'humaneva', as the published pipeline prepares them.
+    """Cameras per subject of rig 'h36m' or 'humaneva', as the published pipeline prepares them.
 
     Each camera dict has id, res_w, res_h, azimuth, orientation (float32 quaternion), translation
     (float32, metres) and, where intrinsics are known (Human3.6M), center and focal_length in
     normalised units, the distortion coefficients and the 9-vector 'intrinsic'. Subjects without
     calibration in the file (Human3.6M S2-S4, HumanEva S4) are left out.
     """
-    spec = _load_json(rig_name_for_dataset(name))
+    spec = _rig_spec(name)
     rig: dict[str, list[dict]] = {}
     for subject, extrinsics in spec["extrinsics"].items():
         if not all(extrinsics):  # {} means the subject has no calibration
@@ -171,5 +164,5 @@ def load_rig(name: str) -> dict[str, list[dict]]:
 
 
 def frame_rate(name: str) -> int:
-    """Capture frame rate of a data set's rig (50 Hz Human3.6M, 60 Hz HumanEva-I)."""
-    return int(_load_json(rig_name_for_dataset(name))["fps"])
+    """Capture frame rate of a rig (50 Hz Human3.6M, 60 Hz HumanEva-I)."""
+    return int(_rig_spec(name)["fps"])

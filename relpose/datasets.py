@@ -21,10 +21,98 @@ import numpy as np
 
 from .cameras import frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
 from .errors import DataError, UserError
-from .skeleton import H36M_KEPT_JOINTS, Skeleton, skeleton_for_dataset
+from .tables import text_table
+from .skeleton import H36M_17, H36M_KEPT_JOINTS, HUMANEVA_15, Skeleton
 
 GET_DATA = "see data/README.md, section 'Getting the data'"
 GET_SYNTH = "run `python -m relpose.synth` or `make demo` to generate it"
+
+
+# ----------------------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the kit knows of a data set: everything a name stands for, registered once.
+
+    keypoints: the 2D keypoint sets it has (None: any name, as Human3.6M has many detectors);
+    joints_3d: joint counts its 3D file may hold (the first is reduced to the skeleton's);
+    maker: 'module:function' that writes the files when they are missing (the kit's own sets), called
+    as function(data_dir, keypoints); calibration_by_basename: subjects such as 'Train/S1' use the
+    cameras of 'S1' (HumanEva's splits).
+    """
+
+    name: str
+    description: str
+    skeleton: Skeleton = field(repr=False)
+    rig: str
+    joints_3d: tuple[int, ...]
+    get_data: str
+    keypoints: tuple[str, ...] | None = None
+    default_keypoints: str = "cpn_ft_h36m_dbb"
+    subjects_train: tuple[str, ...] = ()
+    subjects_test: tuple[str, ...] = ()
+    maker: str | None = None
+    calibration_by_basename: bool = False
+
+    @property
+    def fps(self) -> int:
+        return frame_rate(self.rig)
+
+    def files(self, keypoints: str, data_dir="data") -> tuple[Path, Path]:
+        """Paths of the 3D and 2D files (VideoPose3D's names)."""
+        data_dir = Path(data_dir)
+        return data_dir / f"data_3d_{self.name}.npz", data_dir / f"data_2d_{self.name}_{keypoints}.npz"
+
+    def check_keypoints(self, keypoints: str) -> None:
+        if not keypoints or any(c in keypoints for c in "/\\"):
+            raise UserError(f"keypoints must be a plain name such as 'gt' or 'cpn_ft_h36m_dbb', got {keypoints!r}")
+        if self.keypoints is not None and keypoints not in self.keypoints:
+            choices = " or ".join(f"-k {k}" for k in self.keypoints)
+            raise UserError(f"the {self.description} has 2D keypoints {', '.join(map(repr, self.keypoints))}, "
+                            f"not '{keypoints}': use {choices}")
+
+    def make_missing(self, keypoints: str, data_dir="data", log=print) -> None:
+        """Write the files of a kit-made set that are missing (nothing for sets the user brings)."""
+        if self.maker is None:
+            return
+        import importlib
+        module, function = self.maker.split(":")
+        getattr(importlib.import_module(module), function)(str(data_dir), keypoints, log=log)
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The registered data set `name`; an unknown name is an error, never a fallback."""
+    if name not in DATASETS:
+        raise UserError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})")
+    return DATASETS[name]
+
+
+H36M_TRAIN, H36M_TEST = ("S1", "S5", "S6", "S7", "S8"), ("S9", "S11")
+register_dataset(DatasetSpec("h36m", "Human3.6M set", H36M_17, "h36m", (32, 17), GET_DATA,
+                             subjects_train=H36M_TRAIN, subjects_test=H36M_TEST))
+register_dataset(DatasetSpec("humaneva15", "HumanEva-I set (15 joints)", HUMANEVA_15, "humaneva", (15,), GET_DATA,
+                             default_keypoints="gt", calibration_by_basename=True,
+                             subjects_train=("Train/S1", "Train/S2", "Train/S3"),
+                             subjects_test=("Validate/S1", "Validate/S2", "Validate/S3")))
+register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17), GET_SYNTH, keypoints=("gt", "det"),
+                             default_keypoints="det", subjects_train=H36M_TRAIN, subjects_test=H36M_TEST,
+                             maker="relpose.synth:ensure_synthetic"))
+
+
+def without_trajectory(poses_3d):
+    """What the model predicts from camera-space 3D (VideoPose3D's layout: joint 0 holds the trajectory,
+    the other joints are root-relative): a copy with joint 0 at the origin. numpy or torch, (..., J, 3)."""
+    out = poses_3d.clone() if hasattr(poses_3d, "clone") else np.array(poses_3d, dtype=np.float32)
+    out[..., 0, :] = 0
+    return out
 
 
 def _one_line(text) -> str:
@@ -47,12 +135,6 @@ def deterministic_random(min_value: int, max_value: int, data: str) -> int:
     digest = hashlib.sha256(data.encode()).digest()
     raw = int.from_bytes(digest[:4], byteorder="little", signed=False)
     return int(raw / (2 ** 32 - 1) * (max_value - min_value)) + min_value
-
-
-def data_files(name: str, keypoints: str, data_dir="data") -> tuple[Path, Path]:
-    """Paths of the 3D and 2D files of a data set."""
-    data_dir = Path(data_dir)
-    return data_dir / f"data_3d_{name}.npz", data_dir / f"data_2d_{name}_{keypoints}.npz"
 
 
 def _load_npz(path: Path, keys: tuple[str, ...], hint: str) -> dict:
@@ -119,10 +201,9 @@ def _check_keys(path: Path, subject, actions: dict) -> None:
                             "re-create the file")
 
 
-def _read_3d(path: Path, name: str, hint: str) -> dict[str, dict[str, np.ndarray]]:
+def _read_3d(path: Path, joints: tuple[int, ...], hint: str) -> dict[str, dict[str, np.ndarray]]:
     """World positions per subject and action, reduced to the kit's skeleton (17 or 15 joints)."""
     data = _load_npz(path, ("positions_3d",), hint)["positions_3d"]
-    joints = (15,) if name.startswith("humaneva") else (32, 17)
     out = {}
     for subject, actions in data.items():
         if not isinstance(actions, dict):
@@ -164,7 +245,9 @@ def _read_2d(path: Path, hint: str) -> tuple[dict, dict]:
                                 f"array per camera, got {type(per_camera).__name__}")
             out[subject][action] = [_check_poses(kps, path, (num_joints,), 2, subject, action, i)
                                     for i, kps in enumerate(per_camera)]
-    return out, {"num_joints": num_joints, "left": left, "right": right}
+    layout = meta.get("layout_name") if isinstance(meta, dict) else None
+    return out, {"num_joints": num_joints, "left": left, "right": right,
+                 "layout": layout if isinstance(layout, str) else None}
 
 
 @dataclass(eq=False)
@@ -187,11 +270,17 @@ class PoseDataset:
     positions_3d: dict | None = field(repr=False)
     positions_2d: dict = field(repr=False)
     fps: int
+    layout: str | None = None  # the 2D keypoints' layout name as the file's metadata gives it (layout_name)
 
     def subjects(self) -> list[str]:
         """Subjects with 3D (file order), then those with 2D only."""
         labelled = list(self.positions_3d or {})
         return labelled + [s for s in self.positions_2d if s not in labelled]
+
+    def num_keypoints(self) -> int:
+        """2D keypoints per frame (the input layout's joint count; the 3D skeleton may have another)."""
+        first_take = next(iter(next(iter(self.positions_2d.values())).values()))
+        return int(first_take[0].shape[1])
 
     def has_3d(self, subject: str) -> bool:
         return self.positions_3d is not None and subject in self.positions_3d
@@ -304,19 +393,13 @@ class PoseDataset:
     def format_summary(self) -> str:
         """The summary as an aligned text table, with a title line and a total row."""
         rows = self.summary()
-        header = ("subject", "actions", "takes", "frames/camera", "cameras")
         total = ("total", len({a.split(" ")[0] for s in self.subjects() for a in self.positions_2d[s]}),
                  sum(r[2] for r in rows), sum(r[3] for r in rows), max((r[4] for r in rows), default=0))
-        table = [header] + [tuple(map(str, r)) for r in rows + [total]]
-        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-                 for r in table]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        lines.insert(-1, lines[1])
         kind = "3D + 2D" if self.positions_3d is not None else "2D only"
         title = (f"{self.name} / {self.keypoints}: {len(rows)} subjects, {kind}, "
                  f"{self.skeleton.num_joints}-joint skeleton, {self.fps} fps")
-        return "\n".join([title] + lines)
+        return text_table(("subject", "actions", "takes", "frames/camera", "cameras"), rows, footer=[total],
+                          sep="  ", title=title)
 
 
 def _check_filter(action_filter):
@@ -334,38 +417,28 @@ def _check_stride(downsample) -> int:
     return int(downsample)
 
 
-def _calibration_subject(name: str, subject: str) -> str:
-    # HumanEva keys carry the split ('Train/S1', 'Validate/S1', 'Unlabeled/Train/S1', ...): all use S1's cameras.
-    return subject.rsplit("/", 1)[-1] if name.startswith("humaneva") else subject
-
-
 def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = True) -> PoseDataset:
-    """Load and prepare data set `name` with 2D keypoints `keypoints` from `data_dir`.
+    """Load and prepare data set `name` (see DATASETS) with 2D keypoints `keypoints` from `data_dir`.
 
     with_3d=False reads the 2D file only (positions_3d is None).
     """
-    if name not in ("h36m", "synth") and not name.startswith("humaneva"):
-        raise UserError(f"unknown data set '{name}' (known: h36m, synth, humaneva15)")
-    if not keypoints or any(c in keypoints for c in "/\\"):
-        raise UserError(f"keypoints must be a plain name such as 'gt' or 'cpn_ft_h36m_dbb', got {keypoints!r}")
-    if name == "synth" and keypoints not in ("gt", "det"):
-        raise UserError(f"the synthetic set has 2D keypoints 'gt' (exact projections) and 'det' (detector-like), "
-                        f"not '{keypoints}': use -k gt or -k det")
-    hint = GET_SYNTH if name == "synth" else GET_DATA
-    path_3d, path_2d = data_files(name, keypoints, data_dir)
-    skeleton = skeleton_for_dataset(name)
-    rig = load_rig(name)
+    spec = dataset_spec(name)
+    spec.check_keypoints(keypoints)
+    hint = spec.get_data
+    path_3d, path_2d = spec.files(keypoints, data_dir)
+    skeleton = spec.skeleton
+    rig = load_rig(spec.rig)
     # Intrinsics belong to the camera, not the subject: 2D-only subjects without extrinsics (Human3.6M
     # S2-S4, HumanEva S4) get the rig's intrinsic parameters, as in the published pipeline.
     intrinsics_only = [{k: v for k, v in cam.items() if k not in ("orientation", "translation")}
                        for cam in next(iter(rig.values()))]
 
-    world = _read_3d(path_3d, name, hint) if with_3d else None
+    world = _read_3d(path_3d, spec.joints_3d, hint) if with_3d else None
     kps, meta = _read_2d(path_2d, hint)
 
     cameras = {}
     for subject in list(world or {}) + list(kps):
-        calib = _calibration_subject(name, subject)
+        calib = subject.rsplit("/", 1)[-1] if spec.calibration_by_basename else subject
         if calib in rig:
             cameras[subject] = rig[calib]
         elif world is not None and subject in world:
@@ -419,5 +492,5 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
         name=name, keypoints=keypoints, skeleton=skeleton, cameras=cameras,
         kps_left=meta["left"], kps_right=meta["right"],
         joints_left=list(skeleton.joints_left), joints_right=list(skeleton.joints_right),
-        positions_3d=positions_3d, positions_2d=positions_2d, fps=frame_rate(name),
+        positions_3d=positions_3d, positions_2d=positions_2d, fps=spec.fps, layout=meta["layout"],
     )

@@ -34,9 +34,18 @@ def channels_per_joint(encoding: str) -> int:
     return 2 * len(encoding_parts(encoding))
 
 
-def positional_encoding(x: torch.Tensor) -> torch.Tensor:
+def root_position(x: torch.Tensor, root=(ROOT_JOINT,)) -> torch.Tensor:
+    """(..., J, 2) keypoints -> (..., 1, 2) root of each frame: one joint, or the mean of several
+    (keypoint layouts without a pelvis, such as COCO, take the mean of the two hips)."""
+    root = tuple(root)
+    if len(root) == 1:
+        return x[..., root[0]:root[0] + 1, :]
+    return x[..., list(root), :].mean(dim=-2, keepdim=True)
+
+
+def positional_encoding(x: torch.Tensor, root=(ROOT_JOINT,)) -> torch.Tensor:
     """(..., J, 2) keypoints -> each joint minus the root joint of the same frame."""
-    return x - x[..., ROOT_JOINT:ROOT_JOINT + 1, :]
+    return x - root_position(x, root)
 
 
 def temporal_encoding(x: torch.Tensor) -> torch.Tensor:
@@ -45,14 +54,15 @@ def temporal_encoding(x: torch.Tensor) -> torch.Tensor:
     return x - x[..., centre:centre + 1, :, :]
 
 
-def group_channels(x: torch.Tensor, joints, encoding: str) -> torch.Tensor:
+def group_channels(x: torch.Tensor, joints, encoding: str, root=(ROOT_JOINT,)) -> torch.Tensor:
     """(B, T, J, 2) windows -> (B, C, T) channels of one body part for a Conv1d branch.
 
     C = len(joints) * channels_per_joint(encoding). Channel order: blocks [raw, pos, temp] (those
     selected), inside each block the joints in the order of ``joints``, (x, y) per joint.
     For joints (0, 7, 8, 9, 10) and "raw+pos+temp": raw x0 y0 x7 y7 ... x10 y10, then pos, then temp.
     ``joints`` may be a sequence of ints or a LongTensor; a model should pass a tensor already on
-    x's device (e.g. a registered buffer) to save a host-to-device copy per call.
+    x's device (e.g. a registered buffer) to save a host-to-device copy per call. ``root`` names the
+    input keypoint(s) whose (mean) position the positional encoding subtracts.
     """
     parts = encoding_parts(encoding)
     if x.ndim != 4:
@@ -64,7 +74,7 @@ def group_channels(x: torch.Tensor, joints, encoding: str) -> torch.Tensor:
         blocks.append(picked)
     if "pos" in parts:
         # Relative to the root of the full skeleton, which need not be in this group.
-        blocks.append(picked - x[:, :, ROOT_JOINT:ROOT_JOINT + 1, :])
+        blocks.append(picked - root_position(x, root))
     if "temp" in parts:
         blocks.append(temporal_encoding(picked))
     stacked = torch.stack(blocks, dim=2)  # (B, T, blocks, n, 2): flattening gives the channel order

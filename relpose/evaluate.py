@@ -14,16 +14,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .datasets import without_trajectory
 from .metrics import mean_velocity_error, mpjpe, n_mpjpe, p_mpjpe
 from .runtime import autocast
+from .tables import text_table
 from .windows import flip_poses, gather_windows
 
 
 @torch.no_grad()
 def predict_sequence(model, poses_2d, *, tta: bool = True, kps_left=(), kps_right=(), joints_left=(),
-                     joints_right=(), causal_shift: int = 0, batch_size: int = 1024,
+                     joints_right=(), causal_shift: int | None = None, batch_size: int = 1024,
                      device: torch.device | None = None, amp: bool = False) -> torch.Tensor:
-    """3D poses (T, J, 3) for every frame of one 2D sequence (T, J, 2).
+    """3D poses (T, J, 3) for every frame of one 2D sequence (T, J_in, 2).
+
+    `causal_shift` defaults to the model's own (ModelConfig.causal_shift: 0 unless causal).
 
     The temporal encoding is relative to each window's centre frame, so nothing can be shared
     between neighbouring windows: windows are gathered with one indexing op on the model's
@@ -31,6 +35,8 @@ def predict_sequence(model, poses_2d, *, tta: bool = True, kps_left=(), kps_righ
     """
     device = device or next(model.parameters()).device
     pad = (model.receptive_field() - 1) // 2
+    if causal_shift is None:
+        causal_shift = model.config.causal_shift() if hasattr(model, "config") else 0
     x = torch.as_tensor(poses_2d, dtype=torch.float32, device=device)
     out = []
     per_batch = max(1, batch_size // 2) if tta else batch_size
@@ -74,22 +80,18 @@ class EvaluationResult:
     def p_mpjpe_mm(self) -> float:
         return self.average("p_mpjpe_mm")
 
-    def table(self) -> str:
-        """A tidy text table of the per-action results and their averages."""
-        head = f"{'Action':<14}{'frames':>9}{'MPJPE':>9}{'P-MPJPE':>9}{'N-MPJPE':>9}{'MPJVE':>8}  (mm)"
-        rows = [head, "-" * len(head)]
-        for a in self.actions:
-            rows.append(f"{a.action:<14}{a.frames:>9d}{a.mpjpe_mm:>9.2f}{a.p_mpjpe_mm:>9.2f}"
-                        f"{a.n_mpjpe_mm:>9.2f}{a.mpjve_mm:>8.2f}")
-        rows.append("-" * len(head))
-        rows.append(f"{'Average':<14}{sum(a.frames for a in self.actions):>9d}{self.average('mpjpe_mm'):>9.2f}"
-                    f"{self.average('p_mpjpe_mm'):>9.2f}{self.average('n_mpjpe_mm'):>9.2f}"
-                    f"{self.average('mpjve_mm'):>8.2f}")
-        return "\n".join(rows)
+    def table(self, digits: int = 2) -> str:
+        """A tidy text table of the per-action results and their averages (`digits` decimals; 1 stays
+        stable across machines, as the notebooks print it)."""
+        fields = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm")
+        rows = [[a.action, a.frames, *(getattr(a, f) for f in fields)] for a in self.actions]
+        average = ["Average", sum(a.frames for a in self.actions), *(self.average(f) for f in fields)]
+        return text_table(("Action", "frames", "MPJPE", "P-MPJPE", "N-MPJPE", "MPJVE"), rows, footer=[average],
+                          widths=(14, 9, 9, 9, 9, 8), formats=("", "d") + (f".{digits}f",) * 4, suffix="  (mm)")
 
 
 def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool = True, kps_left=(),
-                       kps_right=(), joints_left=(), joints_right=(), causal_shift: int = 0,
+                       kps_right=(), joints_left=(), joints_right=(), causal_shift: int | None = None,
                        batch_size: int = 1024, device=None, amp: bool = False,
                        return_predictions: bool = False, all_protocols: bool = True):
     """Pool the errors of several sequences (one action) the way the published evaluation does."""
@@ -100,8 +102,8 @@ def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool
         pred = predict_sequence(model, seq_2d, tta=tta, kps_left=kps_left, kps_right=kps_right,
                                 joints_left=joints_left, joints_right=joints_right, causal_shift=causal_shift,
                                 batch_size=batch_size, device=device, amp=amp)
-        target = torch.as_tensor(seq_3d, dtype=torch.float32, device=pred.device).clone()
-        target[:, 0] = 0  # root-relative target; the prediction is compared as output
+        # Root-relative target; the prediction is compared as output.
+        target = without_trajectory(torch.as_tensor(seq_3d, dtype=torch.float32, device=pred.device))
         t = target.shape[0]
         # Per-sequence means weighted by frame count: the same pooling as the published code.
         sums["p1"] += mpjpe(pred, target).item() * t
@@ -118,7 +120,7 @@ def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool
 
 
 def evaluate_dataset(model, dataset, subjects, *, action_filter=None, downsample: int = 1, tta: bool = True,
-                     causal_shift: int = 0, batch_size: int = 1024, device=None, amp: bool = False,
+                     causal_shift: int | None = None, batch_size: int = 1024, device=None, amp: bool = False,
                      log=print) -> EvaluationResult:
     """Protocol #1/#2 (and #3, MPJVE) per action over `subjects`, printing the published log lines."""
     model.eval()
@@ -147,7 +149,7 @@ def evaluate_dataset(model, dataset, subjects, *, action_filter=None, downsample
     return result
 
 
-def validation_mpjpe(model, poses_3d, poses_2d, *, causal_shift: int = 0, batch_size: int = 2048,
+def validation_mpjpe(model, poses_3d, poses_2d, *, causal_shift: int | None = None, batch_size: int = 2048,
                      device=None, amp: bool = False) -> float:
     """Frame-weighted MPJPE (mm) without TTA: the per-epoch validation figure during training."""
     model.eval()

@@ -8,7 +8,12 @@ Layout (Shan et al. 2021):
     stage 2/3: fused_i = FuseBlocks[i](cat[local_j for j != i])
                Integration_<part>(cat[local_i, fused_i, global])           -> that part's joints in 3D
 
-Module and parameter names follow the published checkpoints key for key, so they load with strict=True.
+Read top to bottom: the configuration, the local encoder (VideoPose3D's temporal convolutions, one
+window in, one feature vector out), the fully connected blocks, the whole model, and the teaching
+form that runs the encoders over a whole sequence. Module and parameter names follow the published
+checkpoints key for key, so they load with strict=True. The CPU fast paths the layers call
+(cheaper dropout masks, bias-free linear + batch norm, convolutions as matrix products) are in
+relpose.fastpaths; they compute what the plain PyTorch ops would.
 """
 from __future__ import annotations
 
@@ -18,8 +23,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from relpose.encoding import ENCODINGS, channels_per_joint, group_channels
+from relpose import fastpaths
+from relpose.encoding import ENCODINGS, ROOT_JOINT, channels_per_joint, group_channels
 from relpose.errors import UserError
+from relpose.fastpaths import Dropout, linear_bn
 from relpose.skeleton import H36M_17, BodyGroup
 
 LRELU_SLOPE = 0.2
@@ -27,7 +34,7 @@ LRELU_SLOPE = 0.2
 
 @dataclass
 class ModelConfig:
-    num_joints: int = 17
+    num_joints: int = 17              # output joints (the 3D skeleton)
     # NOTE: the published group names do not follow VideoPose3D's left/right joint lists ("LArm" holds
     # joints 14-16, which VideoPose3D calls right); they are kept so published checkpoints load as they are.
     groups: tuple[BodyGroup, ...] = field(default_factory=lambda: H36M_17.groups)
@@ -41,10 +48,17 @@ class ModelConfig:
     encoding: str = "raw+pos+temp"
     causal: bool = False
     dense: bool = False
+    local_encoder: str = "tcn"        # a name in LOCAL_ENCODERS
+    num_input_joints: int | None = None   # 2D keypoints per frame; None: num_joints (same layout)
+    input_root: tuple[int, ...] = (ROOT_JOINT,)  # keypoint(s) the positional encoding is relative to
 
     def __post_init__(self):
         self.filter_widths = tuple(int(w) for w in self.filter_widths)
-        self.groups = tuple(BodyGroup(g.name, tuple(g.joints)) for g in self.groups)
+        self.groups = tuple(BodyGroup(g.name, tuple(g.joints), None if g.inputs is None else tuple(g.inputs))
+                            for g in self.groups)
+        self.input_root = tuple(int(j) for j in self.input_root)
+        if self.num_input_joints is None:
+            self.num_input_joints = self.num_joints
         arc = ",".join(map(str, self.filter_widths))
         if not self.filter_widths or any(w < 1 or w % 2 == 0 for w in self.filter_widths):
             raise UserError(f"-arc {arc}: filter widths must be odd numbers, e.g. 3,3,3,3,3")
@@ -52,13 +66,22 @@ class ModelConfig:
             raise UserError(f"--stage {self.stage}: must be 1, 2 or 3")
         if self.encoding not in ENCODINGS:
             raise UserError(f"--encoding {self.encoding}: choose one of {', '.join(ENCODINGS)}")
+        if self.local_encoder not in LOCAL_ENCODERS:
+            raise UserError(f"local encoder '{self.local_encoder}' is not registered "
+                            f"(known: {', '.join(LOCAL_ENCODERS)})")
         for flag, value in (("-ch", self.channels), ("-lfd", self.latent_dim), ("hidden size", self.hidden)):
             if value < 1:
                 raise UserError(f"{flag} {value}: must be a positive number")
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"-drop {self.dropout}: the dropout probability must be in [0, 1)")
         covered = sorted(j for g in self.groups for j in g.joints)
         if covered != list(range(self.num_joints)):
             raise ValueError(f"body groups {[g.joints for g in self.groups]} must cover joints 0..{self.num_joints - 1} "
                              "exactly once")
+        read = {j for g in self.groups for j in g.input_joints} | set(self.input_root)
+        if not read <= set(range(self.num_input_joints)):
+            raise ValueError(f"body groups read input keypoints {sorted(read)}, but the input has "
+                             f"{self.num_input_joints} (0..{self.num_input_joints - 1})")
 
     def receptive_field(self) -> int:
         rf = 1
@@ -81,82 +104,39 @@ class ModelConfig:
         return shift
 
     def in_channels(self, group: BodyGroup) -> int:
-        return len(group.joints) * channels_per_joint(self.encoding)
+        return len(group.input_joints) * channels_per_joint(self.encoding)
 
     def to_dict(self) -> dict:
         """Plain Python data (for the checkpoint's 'config' entry)."""
         d = asdict(self)
         d["filter_widths"] = list(self.filter_widths)
-        d["groups"] = [[g.name, list(g.joints)] for g in self.groups]
+        d["input_root"] = list(self.input_root)
+        d["groups"] = [[g.name, list(g.joints)] + ([] if g.inputs is None else [list(g.inputs)]) for g in self.groups]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         d = dict(d)
         if "groups" in d:
-            d["groups"] = tuple(BodyGroup(name, tuple(joints)) for name, joints in d["groups"])
+            d["groups"] = tuple(BodyGroup(g[0], tuple(g[1]), tuple(g[2]) if len(g) > 2 else None) for g in d["groups"])
         return cls(**d)
 
 
-class Dropout(nn.Module):
-    """Inverted dropout, as nn.Dropout, with a cheaper mask on the CPU.
-
-    Profiling a CPU training step shows PyTorch's dropout (one float Bernoulli draw per element,
-    then two multiplies) taking about a third of the step: 15-28 ms per million activations on
-    2 cores. Here one 64-bit random integer gives the mask of four elements: each 16-bit slice v
-    (uniform in [-32768, 32767]) keeps its element when v >= t. The mask is made with float
-    arithmetic, which is exact on these integers and vectorises (comparisons that produce bool
-    tensors, and bool-to-float casts, do not): clamp(v - t + 1, 0, 1) * 1/(1-p). The drop
-    probability is rounded to a multiple of 1/65536 (0.2 becomes 0.199997). On CUDA, where the
-    native kernel is fast, it calls F.dropout.
-    """
-
-    def __init__(self, p: float):
-        super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-        self.p = p
-        self.threshold = round(p * 65536) - 32768
-
-    # False uses PyTorch's own dropout everywhere (the straightforward way; benchmarks).
-    cheap_cpu_mask = True
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0:
-            return x
-        if x.device.type != "cpu" or not self.cheap_cpu_mask:
-            return F.dropout(x, self.p, True)
-        n = x.numel()
-        draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2 ** 63, 2 ** 63 - 1)  # all 64 bits
-        mask = draws.view(torch.int16)[:n].to(torch.float32).sub_(self.threshold - 1).clamp_(0, 1)
-        mask = mask.mul_(1.0 / (1.0 - self.p)).view(x.shape)
-        return x * (mask if x.dtype == torch.float32 else mask.to(x.dtype))
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+# --- local encoders ------------------------------------------------------------------------------------------
+# A local encoder maps one body part's window (B, C, receptive field) to one feature vector (B, latent_dim).
+# Each type is an nn.Module class registered by name, with a classmethod from_config(in_channels, ModelConfig);
+# `ModelConfig.local_encoder` picks one. It may define set_bn_momentum(m) (the decaying batch-norm momentum of
+# VideoPose3D) and a staticmethod mismatch(state, prefix, config, group) -> message or None, naming the flag a
+# checkpoint's tensors disagree with (relpose.weights.check_compatible asks it).
+LOCAL_ENCODERS: dict[str, type] = {}
 
 
-def linear_bn(x: torch.Tensor, linear: nn.Linear, bn: nn.BatchNorm1d) -> torch.Tensor:
-    """bn(linear(x)), on the CPU without the bias add that training-mode batch norm takes out again.
-
-    In training, batch norm subtracts the batch mean, so a constant bias before it changes nothing
-    but the running mean, and its gradient is zero. Skipping it saves a full pass over the
-    activations per layer (addmm's bias broadcast) and the bias-gradient reduction; the running
-    mean gets the bias added by hand, so the statistics, and eval mode, are as with the bias.
-    """
-    m = bn.momentum
-    # CPU only: on a GPU the bias add is free (cuBLAS fuses it into the product) and a step is bound by
-    # kernel launches, which the bookkeeping below would add to.
-    if not (x.device.type == "cpu" and bn.training and bn.track_running_stats and bn.affine and m is not None
-            and 0 <= m < 1 and linear.bias is not None):
-        return bn(linear(x))
-    bn.num_batches_tracked.add_(1)
-    with torch.no_grad():  # so that batch_norm's update (1 - m) * old + m * mean adds m * bias
-        bn.running_mean.add_(linear.bias, alpha=m / (1 - m))
-    # 0 * bias keeps the bias in the graph with the zero gradient it would get anyway (AdamW still
-    # decays it, and DistributedDataParallel wants a gradient for every parameter); a vector op.
-    return F.batch_norm(F.linear(x, linear.weight), bn.running_mean, bn.running_var, bn.weight,
-                        bn.bias + 0 * linear.bias, True, m, bn.eps)
+def register_local_encoder(name: str):
+    """Class decorator: make a local encoder type available as ModelConfig(local_encoder=name)."""
+    def add(cls):
+        LOCAL_ENCODERS[name] = cls
+        return cls
+    return add
 
 
 def _layer_geometry(filter_widths, causal):
@@ -168,6 +148,7 @@ def _layer_geometry(filter_widths, causal):
     return out
 
 
+@register_local_encoder("tcn")
 class TemporalEncoder(nn.Module):
     """VideoPose3D's temporal convolution stack, mapping one window (B, C, RF) to one feature vector (B, latent).
 
@@ -175,6 +156,10 @@ class TemporalEncoder(nn.Module):
     sees exactly the frames a dilated convolution would for the single output frame, without computing
     the others. `forward_sequence` runs the same weights in the dilated whole-sequence form.
     With dense=True (VideoPose3D ablation) the layers are plain convolutions of width 2*pad+1.
+
+    Per block: a width-w convolution (the receptive field grows w-fold), batch norm, leaky ReLU, dropout,
+    then a 1x1 convolution with the same, and a residual connection that keeps the middle (or, causal,
+    the last) frame of each group of w.
     """
 
     def __init__(self, in_channels: int, latent_dim: int, filter_widths=(3, 3, 3, 3, 3), channels: int = 256,
@@ -201,6 +186,10 @@ class TemporalEncoder(nn.Module):
         self.layers_conv = nn.ModuleList(convs)
         self.layers_bn = nn.ModuleList(bns)
 
+    @classmethod
+    def from_config(cls, in_channels: int, c: "ModelConfig") -> "TemporalEncoder":
+        return cls(in_channels, c.latent_dim, c.filter_widths, c.channels, c.dropout, c.causal, c.dense)
+
     def receptive_field(self) -> int:
         rf = 1
         for w in self.filter_widths:
@@ -215,54 +204,36 @@ class TemporalEncoder(nn.Module):
     def _act(self, x, bn):
         return self.drop(F.leaky_relu(bn(x), LRELU_SLOPE, inplace=True))
 
-    # The strided form computes in channels-last layout (B, L, C), where a convolution whose kernel
-    # equals its stride is one matrix product over the flattened (tap, channel) axis and a 1x1
-    # convolution is a plain linear layer. On the CPU this runs the paper's configuration about 2x
-    # faster than Conv1d (oneDNN's strided-convolution backward is slow); the weights stay Conv1d
-    # parameters, so the state_dict keeps the published layout.
-    @staticmethod
-    def _strided_conv(x, conv, w):
-        b, length, c = x.shape
-        weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, w * c)  # (out, tap-major)
-        return F.linear(x.reshape(b, length // w, w * c), weight, conv.bias)
-
-    @staticmethod
-    def _pointwise_conv(x, conv):
-        return F.linear(x, conv.weight[:, :, 0], conv.bias)
-
-    def _act_last(self, x, bn):
-        b, length, c = x.shape
-        return self._act(x.reshape(b * length, c), bn).view(b, length, c)
-
-    # False runs the same strided form with Conv1d modules (the straightforward way; benchmarks).
-    matmul_form = True
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, receptive field) -> (B, latent)."""
         if x.shape[-1] != self.receptive_field():
             raise ValueError(f"expected windows of {self.receptive_field()} frames, got shape {tuple(x.shape)}")
         if self.dense:
             return self.forward_sequence(x)[:, :, 0]
-        if not self.matmul_form:
-            return self._forward_conv1d(x)
-        x = x.transpose(1, 2)  # (B, RF, C)
-        x = self._act_last(self._strided_conv(x, self.expand_conv, self.filter_widths[0]), self.expand_bn)
-        for i, (w, _, _, _) in enumerate(self.geometry):
-            # In the strided domain one step is `dilation` frames, so the causal shift is w // 2 steps.
-            shift = w // 2 if self.causal else 0
-            res = x[:, shift + w // 2::w]
-            x = self._act_last(self._strided_conv(x, self.layers_conv[2 * i], w), self.layers_bn[2 * i])
-            x = res + self._act_last(self._pointwise_conv(x, self.layers_conv[2 * i + 1]), self.layers_bn[2 * i + 1])
-        return self._pointwise_conv(x, self.shrink)[:, 0]
-
-    def _forward_conv1d(self, x: torch.Tensor) -> torch.Tensor:
+        if fastpaths.use_matmul_convolutions(x):
+            return self._forward_channels_last(x)
         x = self._act(self.expand_conv(x), self.expand_bn)
         for i, (w, _, _, _) in enumerate(self.geometry):
+            # In the strided domain one step is `dilation` frames, so the causal shift is w // 2 steps.
             shift = w // 2 if self.causal else 0
             res = x[:, :, shift + w // 2::w]
             x = self._act(self.layers_conv[2 * i](x), self.layers_bn[2 * i])
             x = res + self._act(self.layers_conv[2 * i + 1](x), self.layers_bn[2 * i + 1])
         return self.shrink(x)[:, :, 0]
+
+    def _forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
+        """`forward` in (B, L, C) layout, each convolution one matrix product (relpose.fastpaths)."""
+        def act(y, bn):
+            b, length, c = y.shape
+            return self._act(y.reshape(b * length, c), bn).view(b, length, c)
+
+        x = act(fastpaths.strided_conv(x.transpose(1, 2), self.expand_conv, self.filter_widths[0]), self.expand_bn)
+        for i, (w, _, _, _) in enumerate(self.geometry):
+            shift = w // 2 if self.causal else 0
+            res = x[:, shift + w // 2::w]
+            x = act(fastpaths.strided_conv(x, self.layers_conv[2 * i], w), self.layers_bn[2 * i])
+            x = res + act(fastpaths.pointwise_conv(x, self.layers_conv[2 * i + 1]), self.layers_bn[2 * i + 1])
+        return fastpaths.pointwise_conv(x, self.shrink)[:, 0]
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """Dilated whole-sequence form: (B, C, T + RF - 1) -> (B, latent, T), same weights as `forward`."""
@@ -274,6 +245,54 @@ class TemporalEncoder(nn.Module):
             x = res + self._act(self.layers_conv[2 * i + 1](x), self.layers_bn[2 * i + 1])
         return self.shrink(x)
 
+    @staticmethod
+    def mismatch(state: dict, prefix: str, config: "ModelConfig", group: BodyGroup) -> str | None:
+        """Which flag a checkpoint's encoder tensors (`prefix`.*) disagree with, in flag terms; None if none."""
+        def shape(key):
+            t = state.get(f"{prefix}.{key}")
+            return None if t is None else tuple(t.shape)
+
+        if shape("expand_conv.weight") is None or shape("shrink.weight") is None:
+            return None  # not this encoder type: the tensor-by-tensor comparison names the difference
+        n_blocks = len({k.split(".")[2] for k in state if k.startswith(f"{prefix}.layers_conv.")}) // 2
+        kernels = [shape("expand_conv.weight")[2]] + [(shape(f"layers_conv.{2 * i}.weight") or (0, 0, 0))[2]
+                                                      for i in range(n_blocks)]
+        widths = _widths_from_kernels(kernels, config.dense)
+        arc = ",".join(map(str, config.filter_widths))
+        dense = " with --dense" if config.dense else ""
+        if widths is None:
+            return f"checkpoint convolution widths {','.join(map(str, kernels))} do not fit -arc {arc}{dense}"
+        if widths != list(config.filter_widths):
+            return f"checkpoint architecture {','.join(map(str, widths))} but -arc is {arc}{dense}"
+        channels, in_width, _ = shape("expand_conv.weight")
+        if channels != config.channels:
+            return f"checkpoint has {channels} convolution channels but -ch is {config.channels}"
+        latent = shape("shrink.weight")[0]
+        if latent != config.latent_dim:
+            return f"checkpoint has latent size {latent} but -lfd is {config.latent_dim}"
+        expected = config.in_channels(group)
+        if in_width != expected:
+            parts = in_width / (2 * len(group.input_joints))
+            guess = {1: "raw", 2: "raw+pos or raw+temp", 3: "raw+pos+temp"}.get(parts, "unknown")
+            return (f"checkpoint's {group.name} encoder reads {in_width} input channels (encoding {guess}) "
+                    f"but --encoding {config.encoding} gives {expected}")
+        return None
+
+
+def _widths_from_kernels(kernels: list[int], dense: bool) -> list[int] | None:
+    """Filter widths (-arc) from the convolution kernel sizes; dense kernels are 2 * pad + 1 wide."""
+    if not dense:
+        return kernels
+    widths, dilation = [kernels[0]], kernels[0]
+    for k in kernels[1:]:
+        if (k - 1) % dilation:
+            return None
+        widths.append((k - 1) // dilation + 1)
+        dilation *= widths[-1]
+    return widths
+
+
+# --- fully connected blocks (global encoder, fusion, decoders) ------------------------------------------------
 
 class ResidualFC(nn.Module):
     """Two linear layers with batch norm, leaky ReLU and dropout, plus a skip connection."""
@@ -311,6 +330,8 @@ class FCBlock(nn.Module):
         return self.fc_2(x)
 
 
+# --- the whole model -----------------------------------------------------------------------------------------
+
 class RIEModel(nn.Module):
     # Why there is no whole-sequence form (VideoPose3D evaluates a whole sequence in one dilated pass):
     # the temporal encoding subtracts each window's own centre frame, so the very first layer's input,
@@ -323,10 +344,10 @@ class RIEModel(nn.Module):
         super().__init__()
         self.config = c = config
         self.groups = c.groups
+        encoder_type = LOCAL_ENCODERS[c.local_encoder]
         for g in c.groups:
-            self.add_module(f"LocalLayer_{g.name}", TemporalEncoder(
-                c.in_channels(g), c.latent_dim, c.filter_widths, c.channels, c.dropout, c.causal, c.dense))
-        self.GlobalInfo = FCBlock(c.num_joints * 2, c.latent_dim, c.hidden, 2, c.fc_dropout)
+            self.add_module(f"LocalLayer_{g.name}", encoder_type.from_config(c.in_channels(g), c))
+        self.GlobalInfo = FCBlock(c.num_input_joints * 2, c.latent_dim, c.hidden, 2, c.fc_dropout)
         n = len(c.groups)
         if c.stage >= 2:
             self.FuseBlocks = nn.ModuleList([
@@ -346,7 +367,7 @@ class RIEModel(nn.Module):
         self.register_buffer("joint_position", torch.tensor(position, dtype=torch.long), persistent=False)
 
     # --- helpers ------------------------------------------------------------------------------------
-    def local_encoders(self) -> list[TemporalEncoder]:
+    def local_encoders(self) -> list[nn.Module]:
         return [getattr(self, f"LocalLayer_{g.name}") for g in self.groups]
 
     def decoders(self) -> list[FCBlock]:
@@ -358,7 +379,8 @@ class RIEModel(nn.Module):
     def set_bn_momentum(self, momentum: float) -> None:
         """Decay the temporal encoders' batch-norm momentum (VideoPose3D); FC blocks keep PyTorch's 0.1."""
         for enc in self.local_encoders():
-            enc.set_bn_momentum(momentum)
+            if hasattr(enc, "set_bn_momentum"):
+                enc.set_bn_momentum(momentum)
 
     def encoder_prefixes(self) -> tuple[str, ...]:
         """state_dict prefixes of the encoders (loaded from stage 1 and frozen in stage 2)."""
@@ -377,7 +399,7 @@ class RIEModel(nn.Module):
         return counts
 
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        return self.parameter_counts()["total"]
 
     # --- forward -------------------------------------------------------------------------------------
     def _head(self, local: list[torch.Tensor], global_feat: torch.Tensor) -> torch.Tensor:
@@ -394,11 +416,13 @@ class RIEModel(nn.Module):
         return out[:, self.joint_position]                         # back to skeleton order
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Windows (B, T = receptive field, J, 2) -> centre-frame 3D pose (B, 1, J, 3)."""
+        """Windows (B, T = receptive field, J_in, 2) -> centre-frame 3D pose (B, 1, J, 3)."""
         c = self.config
-        if x.dim() != 4 or x.shape[1] != c.receptive_field() or x.shape[2] != c.num_joints or x.shape[3] != 2:
-            raise ValueError(f"expected windows (B, {c.receptive_field()}, {c.num_joints}, 2), got {tuple(x.shape)}")
-        local = [enc(group_channels(x, g.joints, c.encoding)) for enc, g in zip(self.local_encoders(), self.groups)]
+        if x.dim() != 4 or x.shape[1] != c.receptive_field() or x.shape[2] != c.num_input_joints or x.shape[3] != 2:
+            raise ValueError(f"expected windows (B, {c.receptive_field()}, {c.num_input_joints}, 2), "
+                             f"got {tuple(x.shape)}")
+        local = [enc(group_channels(x, g.input_joints, c.encoding, c.input_root))
+                 for enc, g in zip(self.local_encoders(), self.groups)]
         global_feat = self.GlobalInfo(x[:, x.shape[1] // 2].flatten(1))   # (x0, y0, x1, y1, ...)
         return self._head(local, global_feat).unsqueeze(1)
 
@@ -418,7 +442,7 @@ def forward_dilated_sequence(model: RIEModel, seq: torch.Tensor) -> torch.Tensor
         raise ValueError(f"sequence of {length} frames is shorter than the receptive field {rf}")
     local = []
     for enc, g in zip(model.local_encoders(), model.groups):
-        feat = enc.forward_sequence(group_channels(seq, g.joints, c.encoding))  # (B, L, T)
+        feat = enc.forward_sequence(group_channels(seq, g.input_joints, c.encoding, c.input_root))  # (B, L, T)
         local.append(feat.transpose(1, 2).reshape(b * t, -1))
     centre = seq[:, rf // 2:rf // 2 + t].reshape(b * t, -1)  # each window's centre frame
     return model._head(local, model.GlobalInfo(centre)).view(b, t, c.num_joints, 3)

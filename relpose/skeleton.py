@@ -5,20 +5,36 @@ Human3.6M's motion capture has 32 joints; every pose-lifting paper (VideoPose3D,
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
+
+from .resources import package_json
 
 
 @dataclass(frozen=True)
 class BodyGroup:
-    """One body part: a name (also the suffix of the model's module names) and its joints."""
+    """One body part: a name (also the suffix of the model's module names), the output joints it
+    predicts and, when the 2D input has another keypoint layout than the 3D skeleton (17 COCO
+    keypoints in, 15 HumanEva joints out), the input keypoints its encoder reads."""
 
     name: str
     joints: tuple[int, ...]
+    inputs: tuple[int, ...] | None = None  # None: the same indices as `joints`
+
+    @property
+    def input_joints(self) -> tuple[int, ...]:
+        return self.joints if self.inputs is None else self.inputs
+
+
+def symmetry_permutation(num_joints: int, left, right) -> np.ndarray:
+    """Index array that swaps each joint of `left` with the one at the same place in `right`."""
+    left, right = list(left), list(right)
+    if len(left) != len(right):
+        raise ValueError(f"left and right joint lists differ in length: {left} vs {right}")
+    perm = np.arange(num_joints)
+    perm[left], perm[right] = right, left
+    return perm
 
 
 @dataclass(frozen=True)
@@ -52,10 +68,7 @@ class Skeleton:
 
     def symmetry_permutation(self) -> np.ndarray:
         """Index array that swaps left and right joints (used by flip augmentation)."""
-        perm = np.arange(self.num_joints)
-        perm[list(self.joints_left)] = self.joints_right
-        perm[list(self.joints_right)] = self.joints_left
-        return perm
+        return symmetry_permutation(self.num_joints, self.joints_left, self.joints_right)
 
     def remove_joints(self, joints_to_remove) -> tuple["Skeleton", list[int]]:
         """Drop joints, re-attaching each kept joint to its nearest kept ancestor.
@@ -91,13 +104,8 @@ class Skeleton:
         return Skeleton(self.name, self.parents, self.joints_left, self.joints_right, self.joint_names, tuple(groups))
 
 
-@lru_cache(maxsize=None)
-def _rig_json(name: str) -> dict:
-    return json.loads(resources.files("relpose").joinpath("data", f"{name}_cameras.json").read_text())
-
-
 def _from_json(name: str, key: str, skeleton_name: str, joint_names=()) -> Skeleton:
-    spec = _rig_json(name)[key]
+    spec = package_json(f"{name}_cameras")[key]
     return Skeleton(skeleton_name, tuple(spec["parents"]), tuple(spec["joints_left"]), tuple(spec["joints_right"]),
                     tuple(joint_names))
 
@@ -158,10 +166,3 @@ def reduce_h36m_32_to_17(positions: np.ndarray) -> np.ndarray:
     if positions.shape[-2] != 32:
         raise ValueError(f"expected 32 joints, got array of shape {positions.shape}")
     return positions[..., list(H36M_KEPT_JOINTS), :]
-
-
-def skeleton_for_dataset(name: str) -> Skeleton:
-    """The 17/15-joint skeleton the kit uses for a data set name (h36m, synth, humaneva15)."""
-    if name.startswith("humaneva"):
-        return HUMANEVA_15
-    return H36M_17

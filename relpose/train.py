@@ -1,31 +1,123 @@
-"""Multi-stage training of the RIE model (the published run.py training loop, as functions).
+"""Multi-stage training of the RIE model (the published run.py training loop, as plain functions).
 
 Stage 1 trains the local and global encoders with per-group decoders (no fusion). Stage 2 loads
 the stage-1 encoders by name, freezes them and trains the fusion blocks and new, wider decoders.
 Stage 3 loads a stage-2 model and fine-tunes everything.
+
+    model = RIEModel(ModelConfig(stage=2, ...))
+    load_previous_stage(model, load_checkpoint("stage_1_epoch_80.bin"))      # encoders, by name
+    with CheckpointWriter("checkpoint", cfg) as writer:
+        model, history = train_stage(model, dataset, cfg, subjects=["S1", "S5"], callbacks=[writer])
+
+`train_stage` prepares the windows, the optimiser and the validation; `train_epochs` is the loop
+itself (one `train_step` per batch, then the learning-rate and batch-norm schedules); what happens
+after an epoch (checkpoints, curves, a notebook's plot) are callbacks taking an `EpochEnd`.
 """
 from __future__ import annotations
 
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from . import checkpoints
+from .datasets import PoseDataset, without_trajectory
 from .errors import CheckpointError, UserError
-from .files import atomic_path
+from .evaluate import validation_mpjpe
+from .files import FolderLock, check_writable_folder, remove_stray_temporaries
 from .metrics import mpjpe
 from .model import RIEModel
 from .runtime import Distributed, autocast
+from .weights import check_compatible
 from .windows import WindowSampler
 
 # BatchNorm momentum of the temporal encoders decays exponentially over the run (VideoPose3D).
 BN_MOMENTUM_START, BN_MOMENTUM_END = 0.1, 0.001
 
+
+@dataclass
+class TrainConfig:
+    """How one stage is trained (the published run.py's defaults; `-lr 0.0005 -e 20` for stage 3)."""
+
+    stage: int = 1
+    epochs: int = 80
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    lr_decay: float = 0.95            # per epoch
+    augment: bool = True              # train on each window and its mirror image (-no-da turns it off)
+    subset: float = 1.0               # fraction of each sequence (a deterministic contiguous part)
+    downsample: int = 1               # every n-th frame
+    seed: int = 1234
+    hold_bn_stats: bool = False       # stage 2: keep the frozen encoders' BatchNorm statistics fixed
+    amp: bool = False                 # bf16 autocast
+    checkpoint_frequency: int = 10
+    validate: bool = True             # evaluate the test subjects after every epoch (--no-eval turns it off)
+    eval_batch_size: int = 1024
+
+    def __post_init__(self):
+        checks = [("--stage", self.stage in (1, 2, 3), "must be 1, 2 or 3"),
+                  ("-e", self.epochs >= 1, "must be at least 1"),
+                  ("-b", self.batch_size >= 1, "must be at least 1"),
+                  ("-lr", self.learning_rate > 0 and math.isfinite(self.learning_rate), "must be a positive number"),
+                  ("-lrd", 0 < self.lr_decay <= 1, "must be in (0, 1] (a factor per epoch)"),
+                  ("--subset", 0 < self.subset <= 1, "must be in (0, 1]"),
+                  ("--downsample", int(self.downsample) == self.downsample and self.downsample >= 1,
+                   "must be a whole number >= 1"),
+                  ("--checkpoint-frequency", self.checkpoint_frequency >= 1, "must be at least 1"),
+                  ("--eval-batch-size", self.eval_batch_size >= 1, "must be at least 1")]
+        for flag, ok, rule in checks:
+            if not ok:
+                value = {"--stage": self.stage, "-e": self.epochs, "-b": self.batch_size, "-lr": self.learning_rate,
+                         "-lrd": self.lr_decay, "--subset": self.subset, "--downsample": self.downsample,
+                         "--checkpoint-frequency": self.checkpoint_frequency,
+                         "--eval-batch-size": self.eval_batch_size}[flag]
+                raise UserError(f"{flag} {value}: {rule}")
+        self.downsample = int(self.downsample)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class History:
+    epochs: list[int] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    train_mpjpe_mm: list[float] = field(default_factory=list)
+    eval_mpjpe_mm: list[float] = field(default_factory=list)
+    frames_per_second: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict) -> "History":
+        h = cls()
+        for k, v in (checkpoint.get("history") or {}).items():
+            if hasattr(h, k):
+                setattr(h, k, list(v))
+        return h
+
+
+@dataclass
+class EpochEnd:
+    """What a callback sees after each epoch. `lr` is the rate the next epoch will use."""
+
+    stage: int
+    epoch: int          # epochs done so far
+    epochs: int
+    lr: float
+    history: History
+    model: RIEModel     # the model itself (not a DistributedDataParallel wrapper)
+    optimizer: torch.optim.Optimizer
+    sampler: WindowSampler
+
+
+# ----------------------------------------------------------------------------- stage preparation
 
 def checkpoint_name(stage: int, epoch: int) -> str:
     """File name of the checkpoint written after `epoch` epochs of `stage` (the published naming)."""
@@ -65,6 +157,20 @@ def load_encoders(model: RIEModel, state: dict) -> list[str]:
     return names
 
 
+def load_previous_stage(model: RIEModel, checkpoint: dict) -> list[str]:
+    """Start a stage from the one before: stage 2 takes the stage-1 encoders (by name), stage 3 the whole
+    stage-2 model. Returns the names of the tensors loaded."""
+    state = checkpoint["model_pos"]
+    if model.config.stage == 2:
+        check_compatible(state, model.config, encoders_only=True)
+        return load_encoders(model, state)
+    if model.config.stage == 3:
+        check_compatible(state, model.config)
+        model.load_state_dict(state, strict=True)
+        return list(state)
+    raise UserError("stage 1 trains from scratch; there is no previous stage to load")
+
+
 def freeze_encoders(model: RIEModel) -> list[str]:
     """Stage 2: stop gradients into the encoders, chosen by name (never by position)."""
     prefixes = tuple(p + "." for p in model.encoder_prefixes())
@@ -80,7 +186,7 @@ def hold_encoder_bn_statistics(model: RIEModel) -> None:
     """Put the encoders' BatchNorm layers in eval mode so their running statistics stay fixed.
 
     The published stage 2 leaves them in training mode (statistics keep updating); that is the
-    default here too, and `--hold-bn-stats` calls this after every `model.train()`.
+    default here too, and `hold_bn_stats` calls this after every `model.train()`.
     """
     for prefix in model.encoder_prefixes():
         for m in getattr(model, prefix).modules():
@@ -88,47 +194,26 @@ def hold_encoder_bn_statistics(model: RIEModel) -> None:
                 m.eval()
 
 
-@dataclass
-class History:
-    epochs: list[int] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    train_mpjpe_mm: list[float] = field(default_factory=list)
-    eval_mpjpe_mm: list[float] = field(default_factory=list)
-    frames_per_second: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-
 def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
     """AdamW with amsgrad as published; the fused implementation does one kernel per step."""
     params = [p for p in model.parameters() if p.requires_grad]
-    return torch.optim.AdamW(params, lr=lr, amsgrad=True, fused=device.type in ("cpu", "cuda"))
+    return torch.optim.AdamW(params, lr=lr, amsgrad=True, fused=torch.device(device).type in ("cpu", "cuda"))
 
 
-def export_training_curves(history: History, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def training_record(model: RIEModel, cfg: TrainConfig, dataset: PoseDataset) -> dict:
+    """What a checkpoint records of its training, as plain data: the model and training configurations,
+    and the data it saw (name, keypoints, the frame rate the model was trained at)."""
+    return {"config": model.config.to_dict(), "train_config": cfg.to_dict(),
+            "data": {"dataset": dataset.name, "keypoints": dataset.keypoints, "fps": dataset.fps / cfg.downsample,
+                     "layout": getattr(dataset, "layout", None)}}
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(history.epochs, history.train_mpjpe_mm, label="train (3D MPJPE)")
-    if any(not math.isnan(v) for v in history.eval_mpjpe_mm):
-        ax.plot(history.epochs, history.eval_mpjpe_mm, label="eval (3D MPJPE)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("MPJPE (mm)")
-    ax.set_yscale("log")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_path(path, what="training curves") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
 
+# ----------------------------------------------------------------------------- the loop
 
 def train_step(model, optimizer: torch.optim.Optimizer, inputs_2d: torch.Tensor, targets_3d: torch.Tensor, *,
                device: torch.device, amp: bool = False) -> torch.Tensor:
     """One optimisation step on a batch of windows; returns the batch's MPJPE loss (metres, detached)."""
-    targets_3d = targets_3d.clone()
-    targets_3d[:, :, 0] = 0  # the model predicts root-relative poses
+    targets_3d = without_trajectory(targets_3d)  # the model predicts root-relative poses
     with autocast(device, amp):
         predicted = model(inputs_2d)
     loss = mpjpe(predicted.float(), targets_3d)
@@ -138,38 +223,36 @@ def train_step(model, optimizer: torch.optim.Optimizer, inputs_2d: torch.Tensor,
     return loss.detach()
 
 
-def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Optimizer, epochs: int,
-          lr: float, lr_decay: float, start_epoch: int = 0, device: torch.device,
-          stage: int, checkpoint_dir: str | None = None, checkpoint_frequency: int = 10,
-          checkpoint_extra: dict | None = None, evaluate_fn=None, amp: bool = False,
-          hold_bn_stats: bool = False, seed: int = 0, dist: Distributed = Distributed(),
-          history: History | None = None, progress: bool = True, curves_path: str | None = None,
-          log=print) -> History:
-    """Run epochs start_epoch+1 .. epochs. `model` may be DistributedDataParallel-wrapped.
+def train_epochs(model, sampler: WindowSampler, optimizer: torch.optim.Optimizer, cfg: TrainConfig, *,
+                 device: torch.device, start_epoch: int = 0, lr: float | None = None, history: History | None = None,
+                 evaluate_fn=None, callbacks=(), dist: Distributed = Distributed(), progress: bool = True,
+                 log=print) -> History:
+    """Run epochs start_epoch+1 .. cfg.epochs. `model` may be DistributedDataParallel-wrapped.
 
     The dropout masks of each epoch come from a generator seeded by (seed, epoch), and the window
     order from the sampler's persistent RandomState, so a run resumed from a checkpoint ends where
     an uninterrupted one would.
     """
     history = history or History()
-    saves = set(checkpoint_epochs(start_epoch, epochs, checkpoint_frequency))
+    lr = cfg.learning_rate if lr is None else lr
+    device = torch.device(device)
     core = model.module if hasattr(model, "module") else model
-    for epoch in range(start_epoch, epochs):
-        core.set_bn_momentum(bn_momentum(epoch, epochs))
-        torch.manual_seed(seed * 100_003 + epoch)
+    for epoch in range(start_epoch, cfg.epochs):
+        core.set_bn_momentum(bn_momentum(epoch, cfg.epochs))
+        torch.manual_seed(cfg.seed * 100_003 + epoch)
         model.train()
-        if hold_bn_stats:
+        if cfg.hold_bn_stats:
             hold_encoder_bn_statistics(core)
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         frames = 0
         show = progress and dist.is_main
         bar = tqdm(sampler, total=sampler.num_batches, disable=not show,
-                   desc=f"stage {stage} epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
+                   desc=f"stage {cfg.stage} epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
         for step, (inputs_2d, targets_3d) in enumerate(bar):
-            loss = train_step(model, optimizer, inputs_2d, targets_3d, device=device, amp=amp)
+            loss = train_step(model, optimizer, inputs_2d, targets_3d, device=device, amp=cfg.amp)
             n = targets_3d.shape[0] * targets_3d.shape[1]
-            loss_sum += loss.detach().double() * n
+            loss_sum += loss.double() * n
             frames += n
             if show and step % 10 == 0:  # .item() waits for the device: not every step
                 bar.set_postfix(loss_mm=f"{loss.item() * 1000:.1f}",
@@ -193,44 +276,124 @@ def train(model: RIEModel, *, sampler: WindowSampler, optimizer: torch.optim.Opt
         history.seconds.append(seconds)
         if dist.is_main:
             ev = "" if math.isnan(eval_mm) else f" eval {eval_mm:.2f} mm"
-            log(f"[stage {stage}] epoch {epoch + 1}/{epochs}  {seconds:.1f} s  lr {lr:.6f}  "
+            log(f"[stage {cfg.stage}] epoch {epoch + 1}/{cfg.epochs}  {seconds:.1f} s  lr {lr:.6f}  "
                 f"train {train_mm:.2f} mm{ev}  {history.frames_per_second[-1]:.0f} frames/s")
 
         # Exponential learning-rate decay, once per epoch.
-        lr *= lr_decay
+        lr *= cfg.lr_decay
         for group in optimizer.param_groups:
-            group["lr"] *= lr_decay
-
-        done = epoch + 1
-        if dist.is_main and checkpoint_dir and done in saves:
-            path = os.path.join(checkpoint_dir, checkpoint_name(stage, done))
-            checkpoints.save_checkpoint(
-                path, epoch=done, lr=lr, random_state=sampler.random_state(),
-                optimizer_state=optimizer.state_dict(), model_state=core.state_dict(),
-                extra=dict(checkpoint_extra or {}, history=history.__dict__))
-            log(f"Saving checkpoint to {path}")
-        if dist.is_main and curves_path:
-            export_training_curves(history, curves_path)
+            group["lr"] *= cfg.lr_decay
+        if dist.is_main:
+            state = EpochEnd(cfg.stage, epoch + 1, cfg.epochs, lr, history, core, optimizer, sampler)
+            for callback in callbacks:
+                callback(state)
     return history
 
 
-def restore_history(checkpoint: dict) -> History:
-    saved = checkpoint.get("history") or {}
-    h = History()
-    for k, v in saved.items():
-        if hasattr(h, k):
-            setattr(h, k, list(v))
-    return h
+def train_stage(model: RIEModel, dataset: PoseDataset, cfg: TrainConfig, *, subjects, actions=None,
+                valid_subjects=None, device="cpu", resume: dict | None = None, callbacks=(),
+                dist: Distributed = Distributed(), progress: bool = True, log=print) -> tuple[RIEModel, History]:
+    """Train one stage of `model` (in place) on `subjects` of `dataset`; returns the model and its history.
+
+    Load the previous stage first (`load_previous_stage`); stage 2 freezes the encoders here.
+    `resume` is a checkpoint of this run (its weights already in `model`): training continues after
+    its epoch with its optimiser state, learning rate, window order and history. With cfg.validate,
+    `valid_subjects` are evaluated after every epoch (frame-weighted MPJPE, no test-time flipping).
+    """
+    device = torch.device(device)
+    c = model.config
+    if c.stage != cfg.stage:
+        raise UserError(f"the model is configured for stage {c.stage} but the training for stage {cfg.stage}")
+    _, poses_3d, poses_2d = dataset.fetch(subjects, actions, subset=cfg.subset, downsample=cfg.downsample)
+    if cfg.stage == 2:
+        frozen = freeze_encoders(model)
+        log(f"INFO: froze {len(frozen)} encoder parameters; training fusion and decoders")
+    sampler = WindowSampler(poses_2d, poses_3d, batch_size=cfg.batch_size, pad=c.pad(), causal_shift=c.causal_shift(),
+                            shuffle=True, augment=cfg.augment, kps_left=dataset.kps_left, kps_right=dataset.kps_right,
+                            joints_left=dataset.joints_left, joints_right=dataset.joints_right, seed=cfg.seed,
+                            device=device, rank=dist.rank, world_size=dist.world_size)
+    start_epoch, lr, history = 0, cfg.learning_rate, None
+    optimizer = make_optimizer(model, lr, device)
+    if resume is not None:
+        start_epoch, lr, history = int(resume["epoch"]), float(resume["lr"]), History.from_checkpoint(resume)
+        optimizer.load_state_dict(resume["optimizer"])
+        sampler.set_random_state(resume["random_state"])
+    if dist.is_main:
+        log(f"INFO: Training on {sampler.num_frames()} frames ({sampler.num_batches} batches per epoch)")
+
+    evaluate_fn = None
+    if cfg.validate and valid_subjects and dist.is_main:
+        _, valid_3d, valid_2d = dataset.fetch(valid_subjects, actions, downsample=cfg.downsample)
+        evaluate_fn = lambda m: validation_mpjpe(m, valid_3d, valid_2d, batch_size=cfg.eval_batch_size,
+                                                 device=device, amp=cfg.amp)
+    net = model
+    if dist.enabled:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    history = train_epochs(net, sampler, optimizer, cfg, device=device, start_epoch=start_epoch, lr=lr,
+                           history=history, evaluate_fn=evaluate_fn, callbacks=callbacks, dist=dist,
+                           progress=progress, log=log)
+    if dist.enabled:
+        torch.distributed.barrier()
+    return model, history
 
 
-def check_stage_flags(stage: int, pretrain: str, finetune: str, resume: str) -> None:
-    if stage not in (1, 2, 3):
-        raise UserError(f"--stage {stage} is not a stage: use 1, 2 or 3")
-    if resume:
-        return
-    if stage == 2 and not pretrain:
-        raise UserError("--stage 2 needs the stage-1 checkpoint: add -p stage_1_epoch_<E>.bin")
-    if stage == 3 and not finetune:
-        raise UserError("--stage 3 needs the stage-2 checkpoint: add -ft stage_2_epoch_<E>.bin")
-    if stage == 1 and (pretrain or finetune):
-        raise UserError("-p/-ft are for stages 2 and 3; stage 1 trains from scratch")
+# ----------------------------------------------------------------------------- checkpoints
+
+class CheckpointWriter:
+    """Callback that writes the published checkpoints of a run into `folder` (every cfg.checkpoint_frequency
+    epochs and the last), each with `extra` (e.g. `training_record`) and the history so far.
+
+    Used as a context manager it holds the folder's lock for the run (one training per folder), removes
+    temporary files an interrupted save left and, unless `overwrite`, refuses to start when a checkpoint
+    it would write exists already (an earlier run's work is never replaced silently).
+    """
+
+    def __init__(self, folder, cfg: TrainConfig, *, start_epoch: int = 0, extra: dict | None = None,
+                 overwrite: bool = False, flag: str = "-c", log=print):
+        self.folder, self.cfg, self.extra, self.log = str(folder), cfg, dict(extra or {}), log
+        self.epochs = set(checkpoint_epochs(start_epoch, cfg.epochs, cfg.checkpoint_frequency))
+        self.overwrite, self.flag = overwrite, flag
+        self._lock: FolderLock | None = None
+
+    def paths(self) -> list[str]:
+        return [os.path.join(self.folder, checkpoint_name(self.cfg.stage, e)) for e in sorted(self.epochs)]
+
+    def __enter__(self) -> "CheckpointWriter":
+        check_writable_folder(self.folder, self.flag)
+        self._lock = FolderLock(self.folder, self.flag).acquire()
+        try:
+            if self._lock.stale:
+                s = self._lock.stale
+                self.log(f"INFO: taking over the lock of an earlier run in {self.folder} that ended without "
+                         f"releasing it (pid {s.get('pid')}, started {s.get('started')})")
+            stray = remove_stray_temporaries(self.folder)
+            if stray:
+                self.log(f"INFO: removed {len(stray)} temporary file(s) of an interrupted save from {self.folder}")
+            taken = [os.path.basename(p) for p in self.paths() if os.path.exists(p)]
+            if taken and not self.overwrite:
+                more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+                raise UserError(f"{self.flag} '{self.folder}' already holds {taken[0]}{more} from an earlier run, "
+                                f"which this run would replace; resume that run with -r, train into another folder "
+                                f"with {self.flag}, or pass --overwrite")
+            if taken:
+                self.log(f"--overwrite: replacing {', '.join(taken)} in {self.folder}")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __call__(self, state: EpochEnd) -> None:
+        if state.epoch not in self.epochs:
+            return
+        path = os.path.join(self.folder, checkpoint_name(state.stage, state.epoch))
+        checkpoints.save_checkpoint(
+            path, epoch=state.epoch, lr=state.lr, random_state=state.sampler.random_state(),
+            optimizer_state=state.optimizer.state_dict(), model_state=state.model.state_dict(),
+            extra=dict(self.extra, history=state.history.__dict__))
+        self.log(f"Saving checkpoint to {path}")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from relpose.errors import DataError, UserError
+from relpose.skeleton import symmetry_permutation
 
 
 def flip_poses(x, left, right):
@@ -26,11 +27,7 @@ def flip_poses(x, left, right):
 
     Works on numpy arrays and torch tensors; returns a new array of the same kind.
     """
-    left, right = list(left), list(right)
-    if len(left) != len(right):
-        raise ValueError(f"left and right joint lists differ in length: {left} vs {right}")
-    perm = np.arange(x.shape[-2])
-    perm[left], perm[right] = right, left
+    perm = symmetry_permutation(x.shape[-2], left, right)
     if isinstance(x, torch.Tensor):
         sign = torch.ones(x.shape[-1], dtype=x.dtype, device=x.device)
         perm = torch.as_tensor(perm, device=x.device)

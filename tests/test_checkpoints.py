@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from relpose import checkpoints
-from relpose.checkpoints import check_compatible, load_checkpoint, resolve_checkpoint, save_checkpoint
+from relpose.checkpoints import load_checkpoint, resolve_checkpoint, save_checkpoint
 from relpose.errors import CheckpointError, UserError
 from relpose.model import ModelConfig, RIEModel
 
@@ -188,57 +188,3 @@ def test_resolve_checkpoint(tmp_path, monkeypatch):
     assert "ckpts/c.bin" in str(err.value) and ", c.bin" in str(err.value)
     with pytest.raises(CheckpointError, match=r"tried /nowhere/c\.bin\)"):
         resolve_checkpoint("/nowhere/c.bin")
-
-
-# --- compatibility with the flags -----------------------------------------------------------------------------
-
-def meta_state(cfg):
-    with torch.device("meta"):
-        return RIEModel(cfg).state_dict()
-
-
-@pytest.mark.parametrize("saved,flags,message", [
-    (dict(latent_dim=32), dict(), "checkpoint has latent size 32 but -lfd is 16"),
-    (dict(stage=3), dict(stage=1), r"stage-2/3 model \(has FuseBlocks\) but --stage is 1"),
-    (dict(stage=1), dict(stage=3), r"stage-1 model \(no FuseBlocks\) but --stage is 3"),
-    (dict(channels=32), dict(), "checkpoint has 32 convolution channels but -ch is 16"),
-    (dict(filter_widths=(3, 3, 3)), dict(), "checkpoint architecture 3,3,3 but -arc is 3,3"),
-    (dict(filter_widths=(3, 5)), dict(), "checkpoint architecture 3,5 but -arc is 3,3"),
-    (dict(filter_widths=(3, 3), dense=True), dict(dense=False), "checkpoint architecture 3,7 but -arc is 3,3"),
-    (dict(encoding="raw"), dict(), r"Torso encoder reads 10 input channels \(encoding raw\) but --encoding "
-                                   r"raw\+pos\+temp gives 30"),
-    (dict(hidden=64), dict(), "checkpoint has FC hidden size 64 but --hidden is 32"),
-])
-def test_incompatibility_is_named_in_flag_terms(saved, flags, message):
-    with pytest.raises(CheckpointError, match=message):
-        check_compatible(meta_state(small(**saved)), small(**flags))
-
-
-def test_compatible_checkpoints_pass():
-    for cfg in (small(), small(stage=3, encoding="raw", causal=True), small(dense=True, filter_widths=(3, 3, 3))):
-        check_compatible(meta_state(cfg), cfg)
-    # Stage 2 starts from a stage-1 checkpoint's encoders.
-    check_compatible(meta_state(small(stage=1)), small(stage=2), encoders_only=True)
-    with pytest.raises(CheckpointError, match="-lfd"):
-        check_compatible(meta_state(small(stage=1, latent_dim=8)), small(stage=2), encoders_only=True)
-
-
-def test_published_layout_is_compatible_with_paper_flags():
-    check_compatible(meta_state(ModelConfig(stage=3, latent_dim=512)), ModelConfig(stage=3, latent_dim=512))
-    with pytest.raises(CheckpointError, match="latent size 512 but -lfd is 256"):
-        check_compatible(meta_state(ModelConfig(stage=3, latent_dim=512)), ModelConfig(stage=3))
-
-
-def test_other_differences_name_one_tensor():
-    state = dict(meta_state(small(stage=3)))
-    state.pop("Integration_LLeg.fc_2.bias")
-    with pytest.raises(CheckpointError, match="lacks tensor 'Integration_LLeg.fc_2.bias'"):
-        check_compatible(state, small(stage=3))
-    state = dict(meta_state(small(stage=3)), **{"extra.weight": torch.ones(1)})
-    with pytest.raises(CheckpointError, match="'extra.weight'"):
-        check_compatible(state, small(stage=3))
-    with pytest.raises(CheckpointError, match="15 joints but the data set has 17"):
-        from relpose.skeleton import HUMANEVA_15
-        check_compatible(meta_state(small(num_joints=15, groups=HUMANEVA_15.groups)), small())
-    with pytest.raises(CheckpointError, match="not an RIE model"):
-        check_compatible({"w": torch.ones(1)}, small())

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from relpose import checkpoints
-from relpose.cli import main, parse_args
+from relpose.cli import main
+from relpose.cli.parser import parse_args
 
 from conftest import TINY_MODEL
 
@@ -134,3 +135,11 @@ def test_cli_resume_matches_uninterrupted(tiny_data_dir, tmp_path):
 def test_unknown_synthetic_keypoints_lists_the_valid_ones(tiny_data_dir):
     r = relpose("-d", "synth", "--data-dir", tiny_data_dir, "-k", "cpn_ft_h36m_dbb", "--evaluate", "x.bin")
     assert r.returncode == 2 and "-k gt or -k det" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_command_line_shows_paths_relative_to_the_kit(tmp_path):
+    from relpose.cli.parser import command_line
+    root = str(tmp_path)
+    flags = ["-d", "synth", "--data-dir", str(tmp_path / "data"), "-c", "/elsewhere/ckpt", "-a", "Walking 1"]
+    assert command_line(flags, root) == \
+        "python -m relpose -d synth --data-dir data -c /elsewhere/ckpt -a 'Walking 1'"

@@ -7,7 +7,7 @@ from relpose.evaluate import evaluate_dataset, predict_sequence
 from relpose.metrics import mpjpe
 from relpose.model import ModelConfig, RIEModel
 from relpose.skeleton import H36M_17
-from relpose.train import make_optimizer, train
+from relpose.train import TrainConfig, make_optimizer, train_epochs
 from relpose.windows import WindowSampler
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -96,8 +96,8 @@ def test_training_on_cuda_follows_cpu():
     for device in (CPU, CUDA):
         torch.manual_seed(0)
         model = RIEModel(ModelConfig(stage=1, dropout=0.0, fc_dropout=0.0, **CFG)).to(device)
-        hist = train(model, sampler=sampler(device, p2, p3), optimizer=make_optimizer(model, 1e-3, device),
-                     epochs=3, lr=1e-3, lr_decay=0.95, device=device, stage=1, progress=False, log=lambda *_: None)
+        hist = train_epochs(model, sampler(device, p2, p3), make_optimizer(model, 1e-3, device),
+                            TrainConfig(stage=1, epochs=3), device=device, progress=False, log=lambda *_: None)
         losses.append(hist.train_mpjpe_mm)
     np.testing.assert_allclose(losses[1], losses[0], rtol=0.02)
 
@@ -106,8 +106,8 @@ def test_amp_training_runs_on_cuda_and_learns():
     p2, p3 = sequences()
     torch.manual_seed(0)
     model = RIEModel(ModelConfig(stage=1, **CFG)).to(CUDA)
-    hist = train(model, sampler=sampler(CUDA, p2, p3), optimizer=make_optimizer(model, 1e-3, CUDA), epochs=4,
-                 lr=1e-3, lr_decay=0.95, device=CUDA, stage=1, amp=True, progress=False, log=lambda *_: None)
+    hist = train_epochs(model, sampler(CUDA, p2, p3), make_optimizer(model, 1e-3, CUDA),
+                        TrainConfig(stage=1, epochs=4, amp=True), device=CUDA, progress=False, log=lambda *_: None)
     assert all(np.isfinite(hist.train_mpjpe_mm))
     assert hist.train_mpjpe_mm[-1] < hist.train_mpjpe_mm[0]
     assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a bf16 model

@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 
 from relpose.model import ModelConfig, RIEModel
 from relpose.runtime import Distributed
-from relpose.train import make_optimizer, train
+from relpose.train import TrainConfig, make_optimizer, train_epochs
 from relpose.windows import WindowSampler
 
 from conftest import TINY_MODEL
@@ -36,8 +36,8 @@ def _worker(rank, world_size, port, out_dir):
                             joints_left=[4, 5, 6], joints_right=[1, 2, 3], seed=5, rank=rank, world_size=world_size)
     net = torch.nn.parallel.DistributedDataParallel(model)
     opt = make_optimizer(model, 1e-3, torch.device("cpu"))
-    train(net, sampler=sampler, optimizer=opt, epochs=1, lr=1e-3, lr_decay=0.95, device=torch.device("cpu"),
-          stage=1, dist=Distributed(rank, world_size), progress=False, log=lambda *_: None)
+    train_epochs(net, sampler, opt, TrainConfig(stage=1, epochs=1), device=torch.device("cpu"),
+                 dist=Distributed(rank, world_size), progress=False, log=lambda *_: None)
     torch.save({"state": model.state_dict(), "batches": sampler.num_batches}, os.path.join(out_dir, f"rank{rank}.pt"))
     dist.destroy_process_group()
 

@@ -267,75 +267,22 @@ def test_follows_module_device_and_dtype():
     assert model.others_index.dtype == torch.long and "others_index" not in model.state_dict()
 
 
-def test_matmul_form_equals_conv1d_form_in_values_gradients_and_bn_statistics():
-    """The channels-last matrix-product encoder computes what the Conv1d modules would."""
-    torch.manual_seed(0)
-    enc = TemporalEncoder(30, 8, filter_widths=(3, 3, 3), channels=16, dropout=0.0)
-    x = torch.randn(5, 30, 27)
-    outs = {}
-    for form in (True, False):
-        e = copy.deepcopy(enc).train()
-        e.matmul_form = form
-        xi = x.clone().requires_grad_(True)
-        y = e(xi)
-        y.square().sum().backward()
-        outs[form] = (y.detach(), xi.grad, e.expand_conv.weight.grad, e.layers_bn[0].running_mean.clone())
-    for a, b in zip(outs[True], outs[False]):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+def test_input_layout_may_differ_from_the_output_skeleton():
+    """17 COCO keypoints in, 15 HumanEva joints out: the groups index inputs and outputs separately."""
+    from relpose.skeleton import BodyGroup
 
-
-@pytest.mark.parametrize("p", [0.2, 0.25, 0.5])
-def test_cpu_dropout_mask_rate_scale_and_gradient(p):
-    from relpose.model import Dropout
-
-    torch.manual_seed(0)
-    d = Dropout(p).train()
-    x = torch.ones(512, 1024, requires_grad=True)
-    y = d(x)
-    dropped = y == 0
-    assert abs(dropped.float().mean().item() - p) < 0.005
-    # every 16-bit slice position of the random words drops at the same rate
-    per_slot = dropped.view(-1, 4).float().mean(0)
-    assert torch.all((per_slot - p).abs() < 0.01)
-    assert torch.allclose(y[~dropped], torch.full_like(y[~dropped], 1 / (1 - p)))
-    y.sum().backward()
-    assert torch.equal(x.grad == 0, dropped)
-    assert torch.equal(d.eval()(x), x)  # identity in eval mode
-    torch.manual_seed(1)
-    a = Dropout(p).train()(torch.ones(7, 5))
-    torch.manual_seed(1)
-    b = Dropout(p).train()(torch.ones(7, 5))
-    assert a.shape == (7, 5) and torch.equal(a, b)  # any size; reproducible from the seed
-
-
-@pytest.mark.parametrize("momentum", [0.1, 0.003])
-def test_linear_bn_skips_the_bias_but_not_its_effects(momentum):
-    """Training-mode bn(linear(x)) without the bias add: same output, gradients and running statistics."""
-    from relpose.model import linear_bn
-
-    torch.manual_seed(0)
-    lin, bn = torch.nn.Linear(6, 5), torch.nn.BatchNorm1d(5, momentum=momentum)
-    with torch.no_grad():
-        lin.bias.uniform_(-2, 2)
-        bn.running_mean.uniform_(-1, 1)
-        bn.weight.uniform_(0.5, 1.5)
-    lin2, bn2 = copy.deepcopy(lin), copy.deepcopy(bn)
-    x = torch.randn(64, 6)
-    for _ in range(3):  # a few steps, so the running statistics compound
-        ref = bn(lin(x))
-        got = linear_bn(x, lin2, bn2)
-        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(bn2.running_mean, bn.running_mean, rtol=1e-6, atol=1e-6)
-    torch.testing.assert_close(bn2.running_var, bn.running_var)
-    assert bn2.num_batches_tracked.item() == bn.num_batches_tracked.item() == 3
-    r = torch.randn(64, 5)  # (a per-channel constant gradient would vanish in batch norm's backward)
-    (ref * r).sum().backward()
-    (got * r).sum().backward()
-    for a, b in ((lin, lin2), (bn, bn2)):  # (the reference subtracts a mean that includes the bias: rounding)
-        scale = a.weight.grad.abs().max().item()
-        assert scale > 0.1
-        torch.testing.assert_close(b.weight.grad, a.weight.grad, rtol=1e-4, atol=1e-4 * scale)
-    assert lin2.bias.grad is not None and torch.all(lin2.bias.grad == 0)  # a zero gradient, as in theory
-    assert lin.bias.grad.abs().max() < 1e-4                             # (and, up to rounding, with the bias)
-    bn.eval(), bn2.eval()
-    torch.testing.assert_close(linear_bn(x, lin2, bn2), bn(lin(x)), rtol=1e-5, atol=1e-5)
+    groups = (BodyGroup("Torso", (0, 1, 14), (0, 1, 2, 3, 4, 5, 6)), BodyGroup("LArm", (2, 3, 4), (5, 7, 9)),
+              BodyGroup("RArm", (5, 6, 7), (6, 8, 10)), BodyGroup("LLeg", (8, 9, 10), (11, 13, 15)),
+              BodyGroup("RLeg", (11, 12, 13), (12, 14, 16)))
+    cfg = small(num_joints=15, num_input_joints=17, groups=groups, input_root=(11, 12), stage=3)
+    model = randomise_bn(RIEModel(cfg)).eval()
+    assert model.LocalLayer_Torso.expand_conv.in_channels == 7 * 6 and model.GlobalInfo.fc_1.in_features == 34
+    x = torch.randn(4, 9, 17, 2)
+    assert model(x).shape == (4, 1, 15, 3)
+    # The positional encoding is relative to the mean of the two hips: moving every keypoint by the same
+    # offset changes only the raw block, and a raw-free variant of the model would not see it at all.
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="expected windows \\(B, 9, 17, 2\\)"):
+        model(torch.randn(4, 9, 15, 2))
+    with pytest.raises(ValueError, match="read input keypoints"):
+        small(num_joints=15, num_input_joints=12, groups=groups)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from relpose.skeleton import (H36M_17, H36M_32, H36M_KEPT_JOINTS, H36M_REMOVED_JOINTS, HUMANEVA_15, Skeleton,
-                              reduce_h36m_32_to_17, skeleton_for_dataset)
+                              reduce_h36m_32_to_17)
 
 H36M_17_PARENTS = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15]
 H36M_KEPT = [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
@@ -85,7 +85,8 @@ def test_bones_children_and_lengths():
     assert lengths[0, H36M_17.bones().index((1, 0))] == pytest.approx(0.5)
 
 
-def test_skeleton_for_dataset():
-    assert skeleton_for_dataset("h36m") is H36M_17
-    assert skeleton_for_dataset("synth") is H36M_17
-    assert skeleton_for_dataset("humaneva15") is HUMANEVA_15
+def test_registered_data_sets_name_their_skeleton_rig_and_rate():
+    from relpose.datasets import dataset_spec
+    assert [dataset_spec(n).skeleton for n in ("h36m", "synth", "humaneva15")] == [H36M_17, H36M_17, HUMANEVA_15]
+    assert [dataset_spec(n).rig for n in ("h36m", "synth", "humaneva15")] == ["h36m", "h36m", "humaneva"]
+    assert [dataset_spec(n).fps for n in ("h36m", "synth", "humaneva15")] == [50, 50, 60]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from relpose import synth
+from relpose.cli import synth as synth_cli
 from relpose.cameras import image_coordinates, load_rig, project_to_2d, world_to_camera
 from relpose.errors import UserError
 from relpose.skeleton import H36M_32, reduce_h36m_32_to_17
@@ -231,9 +232,9 @@ def test_generate_and_cli_never_overwrite_without_the_flag(tmp_path):
     before = _bytes(tmp_path)
     with pytest.raises(UserError, match="exists and is not replaced"):
         synth.generate(tmp_path, frames_per_take=3)
-    assert synth.main(["--data-dir", str(tmp_path), "--frames-per-take", "3"]) == 2
+    assert synth_cli.main(["--data-dir", str(tmp_path), "--frames-per-take", "3"]) == 2
     assert _bytes(tmp_path) == before
-    assert synth.main(["--data-dir", str(tmp_path), "--frames-per-take", "3", "--overwrite"]) == 0
+    assert synth_cli.main(["--data-dir", str(tmp_path), "--frames-per-take", "3", "--overwrite"]) == 0
     assert _bytes(tmp_path) != before and sorted(_bytes(tmp_path)) == sorted(before)
     assert np.load(paths["3d"], allow_pickle=True)["positions_3d"].item()["S1"]["Walking"].shape[0] == 3
 
@@ -261,7 +262,7 @@ def test_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
         f.write(b"half a file")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(synth.np, "savez", boom)
+    monkeypatch.setattr(synth.generator.np, "savez", boom)
     with pytest.raises(KeyboardInterrupt):
         synth.generate(tmp_path, frames_per_take=3, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in paths.values())
@@ -269,7 +270,7 @@ def test_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
 
 
 def test_cli_writes_and_reports(tmp_path, capsys):
-    assert synth.main(["--data-dir", str(tmp_path), "--seed", "3", "--frames-per-take", "4"]) == 0
+    assert synth_cli.main(["--data-dir", str(tmp_path), "--seed", "3", "--frames-per-take", "4"]) == 0
     out = capsys.readouterr().out
     assert "data_3d_synth.npz" in out and "S11" in out and "840 frames" in out     # 7 x 30 x 4
     p3 = _load(tmp_path / "data_3d_synth.npz", "positions_3d")
@@ -280,7 +281,7 @@ def test_cli_writes_and_reports(tmp_path, capsys):
                                             (["--frames-per-take", "-5"], "frames per take"),
                                             (["--seed", "x"], "invalid int value")])
 def test_cli_bad_flags_one_line_exit_2(flags, message, capsys):
-    assert synth.main(flags) == 2
+    assert synth_cli.main(flags) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
 

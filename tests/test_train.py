@@ -1,14 +1,16 @@
 """Training: stage freezing by name, BatchNorm schedules, checkpoints and exact resume."""
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from relpose import checkpoints
+from relpose.errors import UserError
 from relpose.model import ModelConfig, RIEModel
-from relpose.train import (bn_momentum, encoder_parameter_names, freeze_encoders, load_encoders,
-                           make_optimizer, train)
+from relpose.train import (CheckpointWriter, TrainConfig, bn_momentum, encoder_parameter_names, freeze_encoders,
+                           load_encoders, make_optimizer, train_epochs)
 from relpose.windows import WindowSampler
 
 CFG = dict(filter_widths=(3, 3), channels=16, latent_dim=16, hidden=32)
@@ -44,8 +46,8 @@ def test_stage2_loads_encoders_by_name_and_freezes_them():
     before = {k: v.clone() for k, v in s2.state_dict().items()}
     opt = make_optimizer(s2, 1e-2, torch.device("cpu"))
     assert all(p.requires_grad for g in opt.param_groups for p in g["params"])
-    train(s2, sampler=toy_sampler(), optimizer=opt, epochs=1, lr=1e-2, lr_decay=0.95, device=torch.device("cpu"),
-          stage=2, progress=False, log=lambda *_: None)
+    train_epochs(s2, toy_sampler(), opt, TrainConfig(stage=2, epochs=1, learning_rate=1e-2),
+                 device=torch.device("cpu"), progress=False, log=lambda *_: None)
     after = s2.state_dict()
     for n, p in s2.named_parameters():
         changed = not torch.equal(before[n], after[n])
@@ -60,9 +62,9 @@ def test_hold_bn_stats_keeps_encoder_statistics():
     s2 = RIEModel(ModelConfig(stage=2, **CFG))
     freeze_encoders(s2)
     before = {k: v.clone() for k, v in s2.state_dict().items()}
-    train(s2, sampler=toy_sampler(), optimizer=make_optimizer(s2, 1e-2, torch.device("cpu")), epochs=1, lr=1e-2,
-          lr_decay=0.95, device=torch.device("cpu"), stage=2, hold_bn_stats=True, progress=False,
-          log=lambda *_: None)
+    train_epochs(s2, toy_sampler(), make_optimizer(s2, 1e-2, torch.device("cpu")),
+                 TrainConfig(stage=2, epochs=1, learning_rate=1e-2, hold_bn_stats=True), device=torch.device("cpu"),
+                 progress=False, log=lambda *_: None)
     after = s2.state_dict()
     for n in encoder_parameter_names(s2):
         assert torch.equal(before[n], after[n]), n
@@ -74,13 +76,16 @@ def test_loss_decreases_and_lr_decays(tmp_path):
     model = RIEModel(ModelConfig(stage=1, **CFG))
     sampler = toy_sampler()
     opt = make_optimizer(model, 1e-3, torch.device("cpu"))
-    hist = train(model, sampler=sampler, optimizer=opt, epochs=3, lr=1e-3, lr_decay=0.5, device=torch.device("cpu"),
-                 stage=1, checkpoint_dir=str(tmp_path), checkpoint_frequency=2, progress=False, log=lambda *_: None)
+    cfg = TrainConfig(stage=1, epochs=3, learning_rate=1e-3, lr_decay=0.5, checkpoint_frequency=2)
+    with CheckpointWriter(tmp_path, cfg, log=lambda *_: None) as writer:
+        hist = train_epochs(model, sampler, opt, cfg, device=torch.device("cpu"), callbacks=[writer], progress=False,
+                            log=lambda *_: None)
     assert hist.train_mpjpe_mm[-1] < hist.train_mpjpe_mm[0]
     assert hist.lr == pytest.approx([1e-3, 5e-4, 2.5e-4])
     assert opt.param_groups[0]["lr"] == pytest.approx(1.25e-4)
     # every 2 epochs, and the final epoch
     assert sorted(p.name for p in tmp_path.glob("*.bin")) == ["stage_1_epoch_2.bin", "stage_1_epoch_3.bin"]
+    assert hist.epochs == [1, 2, 3] and len(hist.seconds) == 3
     ckpt = checkpoints.load_checkpoint(tmp_path / "stage_1_epoch_3.bin")
     assert {"epoch", "lr", "random_state", "optimizer", "model_pos"} <= set(ckpt)
     assert ckpt["epoch"] == 3 and ckpt["lr"] == pytest.approx(1.25e-4)
@@ -101,9 +106,10 @@ def test_resumed_run_ends_where_an_uninterrupted_one_would(tmp_path):
             opt.load_state_dict(state["optimizer"])
             sampler.set_random_state(state["random_state"])
             lr = state["lr"]
-        train(model, sampler=sampler, optimizer=opt, epochs=epochs, lr=lr, lr_decay=0.9, start_epoch=start,
-              device=torch.device("cpu"), stage=1, checkpoint_dir=str(tmp_path), checkpoint_frequency=1,
-              progress=False, log=lambda *_: None, seed=3)
+        cfg = TrainConfig(stage=1, epochs=epochs, lr_decay=0.9, checkpoint_frequency=1, seed=3)
+        with CheckpointWriter(tmp_path, cfg, start_epoch=start, overwrite=True, log=lambda *_: None) as w:
+            train_epochs(model, sampler, opt, cfg, device=torch.device("cpu"), start_epoch=start, lr=lr,
+                         callbacks=[w], progress=False, log=lambda *_: None)
         return model.state_dict()
 
     full = run(3)
@@ -111,3 +117,45 @@ def test_resumed_run_ends_where_an_uninterrupted_one_would(tmp_path):
     resumed = run(3, start=1, state=state)
     for k in full:
         assert torch.equal(full[k], resumed[k]), k
+
+
+def test_train_config_checks_every_value_in_flag_terms():
+    for kw, words in [(dict(stage=4), "--stage 4"), (dict(epochs=0), "-e 0"), (dict(batch_size=0), "-b 0"),
+                      (dict(learning_rate=-1e-3), "-lr -0.001"), (dict(learning_rate=float("nan")), "-lr nan"),
+                      (dict(lr_decay=0), "-lrd 0"), (dict(lr_decay=1.5), "-lrd 1.5"), (dict(subset=0), "--subset 0"),
+                      (dict(downsample=1.5), "--downsample 1.5"), (dict(checkpoint_frequency=0), "--checkpoint-frequency 0")]:
+        with pytest.raises(UserError, match=re.escape(words)):
+            TrainConfig(**kw)
+    cfg = TrainConfig(stage=3, epochs=20, learning_rate=5e-4)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_train_stage_matches_the_loop_and_records_its_configuration(tiny_data_dir, tmp_path):
+    """train_stage (windows, optimiser, loop) gives what the hand-assembled pieces give, and its checkpoint
+    records the model and training configuration and the frame rate it was trained at."""
+    from relpose.datasets import load_dataset
+    from relpose.train import train_stage, training_record
+
+    ds = load_dataset("synth", "gt", tiny_data_dir)
+    cfg = TrainConfig(stage=1, epochs=2, batch_size=128, downsample=4, validate=False)
+    torch.manual_seed(0)
+    model = RIEModel(ModelConfig(stage=1, **CFG))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    with CheckpointWriter(tmp_path, cfg, extra=training_record(model, cfg, ds), log=lambda *_: None) as w:
+        _, hist = train_stage(model, ds, cfg, subjects=["S1"], actions=["Walking"], callbacks=[w], progress=False,
+                              log=lambda *_: None)
+    # The same by hand.
+    _, p3, p2 = ds.fetch(["S1"], ["Walking"], downsample=4)
+    again = RIEModel(ModelConfig(stage=1, **CFG))
+    again.load_state_dict(start)
+    sampler = WindowSampler(p2, p3, batch_size=128, pad=4, augment=True, kps_left=ds.kps_left, kps_right=ds.kps_right,
+                            joints_left=ds.joints_left, joints_right=ds.joints_right, seed=cfg.seed)
+    hist2 = train_epochs(again, sampler, make_optimizer(again, 1e-3, torch.device("cpu")), cfg,
+                         device=torch.device("cpu"), progress=False, log=lambda *_: None)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, again.state_dict()[k]), k
+    assert hist.train_mpjpe_mm == hist2.train_mpjpe_mm
+    ckpt = checkpoints.load_checkpoint(tmp_path / "stage_1_epoch_2.bin")
+    assert ModelConfig.from_dict(ckpt["config"]) == model.config and TrainConfig.from_dict(ckpt["train_config"]) == cfg
+    assert ckpt["data"] == {"dataset": "synth", "keypoints": "gt", "fps": 12.5, "layout": "h36m"}
+    assert ckpt["history"]["epochs"] == [1, 2]

@@ -4,7 +4,7 @@ import pytest
 from relpose.datasets import load_dataset
 from relpose.errors import UserError
 from relpose.skeleton import H36M_17
-from relpose.stats import format_statistics, per_action_statistics, range_of_motion, root_speed
+from relpose.lab.data_stats import format_statistics, per_action_statistics, range_of_motion, root_speed
 from relpose.synth import generate
 
 
@@ -38,7 +38,7 @@ def test_range_of_motion_matches_brute_force_and_ignores_root_translation():
 
 
 def test_range_of_motion_in_blocks_equals_one_block(monkeypatch):
-    import relpose.stats as stats
+    import relpose.lab.data_stats as stats
     rng = np.random.default_rng(1)
     seq = rng.normal(size=(101, 4, 3))
     whole = range_of_motion(seq, root_relative=False)

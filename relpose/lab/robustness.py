@@ -20,16 +20,17 @@ command line, into its own folder.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import presets
-from .encoding import ENCODINGS, ROOT_JOINT
-from .errors import UserError
-from .evaluate import evaluate_sequences
+from ..encoding import ENCODINGS, ROOT_JOINT
+from ..errors import UserError
+from ..evaluate import evaluate_sequences
+from ..tables import text_table
 
 # Units of each perturbation's level, and the axis label / table heading of a sweep.
 UNITS = {"translate": "px", "scale": "scale factor", "noise": "px", "drop": "joints"}
@@ -42,7 +43,8 @@ IDENTITY = {"translate": 0, "scale": 1.0, "noise": 0, "drop": 0}
 # The lab's stage-1 runs: the quick architecture, fewer epochs on a third of its slice of each take,
 # in smaller batches (more steps for the same frames); in full mode the paper's stage-1 settings.
 LAB_PRESETS = {
-    "quick": dict(presets.QUICK, epochs={1: 4}, subset=0.1, batch=256),
+    "quick": dataclasses.replace(presets.QUICK, name="lab-quick",
+                                 stages={1: presets.QUICK.train_config(1, epochs=4, subset=0.1, batch_size=256)}),
     "full": presets.PAPER,
 }
 
@@ -131,11 +133,9 @@ class SweepResult:
     def table(self, decimals: int = 1) -> str:
         names = list(self.mpjpe_mm)
         width = max(12, *(len(n) + 2 for n in names))
-        head = f"{AXIS_LABELS[self.perturbation]:<26}" + "".join(f"{n:>{width}}" for n in names)
-        rows = [head, "-" * len(head)]
-        for k, level in enumerate(self.levels):
-            rows.append(f"{level:<26g}" + "".join(f"{self.mpjpe_mm[n][k]:>{width}.{decimals}f}" for n in names))
-        return "\n".join(rows)
+        rows = [[format(level, "g"), *(self.mpjpe_mm[n][k] for n in names)] for k, level in enumerate(self.levels)]
+        return text_table([AXIS_LABELS[self.perturbation], *names], rows, widths=[26] + [width] * len(names),
+                          formats=[""] + [f".{decimals}f"] * len(names))
 
     def degradation_mm(self, name: str) -> float:
         """Mean growth of the error over the perturbed levels, relative to the unperturbed level (mm)."""
@@ -241,14 +241,12 @@ def results_table(results: dict, label: str = "model", outlier_mm: float = 200) 
     """Results of evaluate_models as an aligned text table (0.1 mm): Protocols #1 and #2, then the
     distribution of per-frame MPJPE: median, 95th percentile and the share of frames above `outlier_mm`."""
     width = max(len(label), *(len(n) for n in results)) + 2
-    head = (f"{label:<{width}}{'MPJPE':>8}{'P-MPJPE':>9}{'median':>8}{'p95':>8}"
-            f"{'> ' + format(outlier_mm, 'g') + ' mm':>10}")
-    rows = [head, "-" * len(head)]
-    for name, r in results.items():
-        f = r["frame_mpjpe_mm"]
-        rows.append(f"{name:<{width}}{r['mpjpe_mm']:>8.1f}{r['p_mpjpe_mm']:>9.1f}{np.median(f):>8.1f}"
-                    f"{np.percentile(f, 95):>8.1f}{100 * np.mean(f > outlier_mm):>9.1f}%")
-    return "\n".join(rows) + "\n(mm; MPJPE and P-MPJPE are action-wise averages, the rest over all frames)"
+    rows = [[name, r["mpjpe_mm"], r["p_mpjpe_mm"], np.median(r["frame_mpjpe_mm"]),
+             np.percentile(r["frame_mpjpe_mm"], 95), f"{100 * np.mean(r['frame_mpjpe_mm'] > outlier_mm):.1f}%"]
+            for name, r in results.items()]
+    return text_table([label, "MPJPE", "P-MPJPE", "median", "p95", f"> {outlier_mm:g} mm"], rows,
+                      widths=[width, 8, 9, 8, 8, 10], formats=["", ".1f", ".1f", ".1f", ".1f", ""],
+                      note="(mm; MPJPE and P-MPJPE are action-wise averages, the rest over all frames)")
 
 
 def verdict(result: SweepResult, ours: str, baseline: str) -> str:
@@ -294,7 +292,7 @@ def describe(perturbation: str, level: float) -> str:
 def plot_perturbation_examples(pose_2d, skeleton, levels: dict, res_w: int = 1000, res_h: int = 1000, seed: int = 0):
     """One panel per perturbation {name: level}: a (J, 2) normalised pose before (grey) and after, in pixels."""
     import matplotlib.pyplot as plt
-    from .cameras import image_coordinates
+    from ..cameras import image_coordinates
 
     pose = _check_poses(np.asarray(pose_2d)[None])
     fig, axes = plt.subplots(1, len(levels), figsize=(2.4 * len(levels), 2.8), squeeze=False)
@@ -319,67 +317,44 @@ def plot_perturbation_examples(pose_2d, skeleton, levels: dict, res_w: int = 100
 
 # ----------------------------------------------------------------------------- ablation
 
-# A run always ends by evaluating its test subjects; the lab evaluates on its own test set, so that
-# closing evaluation is cut to one subject without test-time flipping (a quarter of the default's cost).
-CLOSING_EVAL = ["-ste", "S9", "-no-tta"]
-
-
-def lab_checkpoint_dir(settings, encoding: str) -> str:
-    """Where the lab keeps an encoding variant: <mode's checkpoint folder>/lab/<encoding>."""
+def lab_checkpoint_dir(settings, encoding: str, seed: int | None = None) -> str:
+    """Where the lab keeps an encoding variant: <mode's checkpoint folder>/lab/<encoding>[/seed_<seed>]."""
     if encoding not in ENCODINGS:
         raise UserError(f"unknown encoding '{encoding}'; choose one of {', '.join(ENCODINGS)}")
-    return os.path.join(settings.checkpoint_dir, "lab", encoding)
+    folder = os.path.join(settings.checkpoint_dir, "lab", encoding)
+    return folder if seed is None else os.path.join(folder, f"seed_{seed}")
 
 
-def ablation_flags(settings, encoding: str, preset: dict) -> list[str]:
-    """The command line that trains stage 1 of one encoding variant (without evaluation)."""
-    return ["-d", settings.dataset, "-k", settings.keypoints, "--data-dir", settings.data_dir,
-            "-c", lab_checkpoint_dir(settings, encoding), "--device", settings.device,
-            *presets.stage_flags(preset, 1), *settings.extra, "--encoding", encoding, "--no-eval", *CLOSING_EVAL]
-
-
-def _recipe(settings, encoding: str, preset: dict) -> list[str]:
-    """The flags that decide what a lab checkpoint holds (not where data and checkpoints live)."""
-    return ["-d", settings.dataset, "-k", settings.keypoints, *presets.stage_flags(preset, 1), "--encoding", encoding]
-
-
-def train_ablation(settings, encoding: str, preset: dict | None = None, quiet: bool = True) -> str:
-    """Path of the stage-1 checkpoint of `encoding` trained with `preset`; trains it if missing.
-
-    Next to the checkpoint, recipe.json records the flags it was trained with; a checkpoint with
-    another recipe (or none) is retrained. Training is deterministic (fixed seed, fixed thread count
-    in quick mode), so a reused checkpoint holds the same weights a fresh run would write.
-    """
-    from .workflow import ensure_data, run_cli
-
+def ablation_settings(settings, encoding: str, preset=None, seed: int | None = None):
+    """The Settings that train stage 1 of one encoding variant into its own folder."""
     preset = preset or LAB_PRESETS[settings.mode]
-    folder = lab_checkpoint_dir(settings, encoding)
-    path = os.path.join(folder, f"stage_1_epoch_{preset['epochs'][1]}.bin")
-    recipe_path = os.path.join(folder, "recipe.json")
-    recipe = _recipe(settings, encoding, preset)
-    if os.path.exists(path) and os.path.exists(recipe_path):
-        with open(recipe_path) as f:
-            if json.load(f) == recipe:
-                return path
-    ensure_data(settings)
-    # The lab folder is the kit's own: a checkpoint of another recipe is retrained over.
-    run_cli([*ablation_flags(settings, encoding, preset), "--overwrite"], quiet=quiet)
-    with open(recipe_path, "w") as f:
-        json.dump(recipe, f)
+    if seed is not None:
+        preset = preset.with_train(seed=seed)
+    return dataclasses.replace(settings, preset=preset, checkpoint_dir=lab_checkpoint_dir(settings, encoding, seed),
+                               model_overrides=dict(settings.model_overrides, encoding=encoding), progress=False)
+
+
+def train_ablation(settings, encoding: str, preset=None, seed: int | None = None, quiet: bool = True) -> str:
+    """Path of the stage-1 checkpoint of `encoding` trained with `preset` (and `seed`); trains it if missing.
+
+    A checkpoint already there is reused only when the configurations it records (model, training,
+    data) are the ones this call would train with; otherwise it is retrained (the lab folder is the
+    kit's own). Training is deterministic (fixed seed, fixed thread count in quick mode), so a reused
+    checkpoint holds the same weights a fresh run would write.
+    """
+    from ..checkpoints import load_checkpoint
+    from ..model import RIEModel
+    from ..train import training_record
+    from .settings import load_data, train_preset_stage
+
+    s = ablation_settings(settings, encoding, preset, seed)
+    path = s.checkpoint_path(1)
+    dataset = load_data(s)
+    cfg = s.train_config(1, validate=False)
+    wanted = training_record(RIEModel(s.model_config(dataset, 1)), cfg, dataset)
+    if os.path.exists(path):
+        stored = load_checkpoint(path)
+        if all(stored.get(k) == v for k, v in wanted.items()):
+            return path
+    train_preset_stage(s, 1, dataset, log=(lambda *_: None) if quiet else print, validate=False)
     return path
-
-
-def load_lab_model(path, device="cpu"):
-    """An RIEModel (eval mode) built from the configuration stored in a relpose checkpoint."""
-    from .checkpoints import check_compatible, load_checkpoint
-    from .errors import CheckpointError
-    from .model import ModelConfig, RIEModel
-
-    ckpt = load_checkpoint(path)
-    if "config" not in ckpt:
-        raise CheckpointError(f"checkpoint {path} stores no model configuration; build the model with its flags")
-    cfg = ModelConfig.from_dict(ckpt["config"])
-    check_compatible(ckpt["model_pos"], cfg)
-    model = RIEModel(cfg)
-    model.load_state_dict(ckpt["model_pos"])
-    return model.to(device).eval()

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from relpose import robustness as rb
+from relpose.lab import robustness as rb
+from relpose.lab.presets import Preset
+from relpose.train import TrainConfig
+from relpose.weights import load_model
 from relpose.datasets import load_dataset
 from relpose.encoding import positional_encoding
 from relpose.errors import UserError
@@ -174,13 +177,13 @@ def test_sweep_rejects_unknown_perturbations(tiny_dataset):
 
 # ----------------------------------------------------------------------------- the ablation's checkpoints
 
-TINY_PRESET = {"arch": "3,3", "channels": 16, "latent": 16, "hidden": 32, "epochs": {1: 1}, "lr": {1: 1e-3},
-               "batch": 256, "downsample": 4, "subset": 0.3}
+TINY_PRESET = Preset("tiny", (3, 3), 16, 16, 32,
+                     {1: TrainConfig(stage=1, epochs=1, batch_size=256, downsample=4, subset=0.3)})
 
 
 def lab_settings(data_dir, checkpoint_dir):
-    from relpose.workflow import Settings
-    return Settings("quick", "synth", "gt", data_dir, str(checkpoint_dir), TINY_PRESET, "cpu", ["--no-progress"])
+    from relpose.lab.settings import Settings
+    return Settings("quick", "synth", "gt", data_dir, str(checkpoint_dir), TINY_PRESET, "cpu", progress=False)
 
 
 def test_train_ablation_writes_one_folder_per_encoding_and_reuses_it(tiny_data_dir, tmp_path):
@@ -188,18 +191,18 @@ def test_train_ablation_writes_one_folder_per_encoding_and_reuses_it(tiny_data_d
     s = lab_settings(tiny_data_dir, tmp_path / "a")
     path = rb.train_ablation(s, "raw", TINY_PRESET)
     assert path == os.path.join(str(tmp_path / "a"), "lab", "raw", "stage_1_epoch_1.bin")
-    model = rb.load_lab_model(path)
+    model = load_model(path)
     assert model.config.encoding == "raw" and not model.training
     stamp = os.stat(path).st_mtime_ns
     assert rb.train_ablation(s, "raw", TINY_PRESET) == path and os.stat(path).st_mtime_ns == stamp
     # Retraining elsewhere writes the same weights: a reused checkpoint is as good as a fresh one.
-    again = rb.load_lab_model(rb.train_ablation(lab_settings(tiny_data_dir, tmp_path / "b"), "raw", TINY_PRESET))
+    again = load_model(rb.train_ablation(lab_settings(tiny_data_dir, tmp_path / "b"), "raw", TINY_PRESET))
     for (k, v), w in zip(model.state_dict().items(), again.state_dict().values()):
         assert torch.equal(v, w), k
     # Another recipe in the same folder (same epochs, so the same file name) is retrained, not reused.
-    rb.train_ablation(s, "raw", dict(TINY_PRESET, subset=0.2))
+    rb.train_ablation(s, "raw", TINY_PRESET.with_train(subset=0.2))
     assert os.stat(path).st_mtime_ns != stamp
-    changed = rb.load_lab_model(path)
+    changed = load_model(path)
     assert not all(torch.equal(v, w) for v, w in zip(model.state_dict().values(), changed.state_dict().values()))
     with pytest.raises(UserError, match="unknown encoding 'pos'"):
         rb.train_ablation(s, "pos", TINY_PRESET)

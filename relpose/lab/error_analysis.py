@@ -10,18 +10,17 @@ can be cut in other ways:
   extents of its global and local motion, for error-against-motion plots;
 - `tta_table(with_tta, without_tta)`: the per-action Protocol #1/#2 figures side by side.
 
-Two small helpers for the training notebooks sit here too: `trainable_table(model)` (which
-tensors a stage trains) and `shell_command(flags, root)` (the command line a cell runs).
+One small helper for the training notebooks sits here too: `trainable_table(model)` (which
+tensors a stage trains).
 """
 from __future__ import annotations
 
-import os
-import shlex
 from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import EvaluationResult, predict_sequence
+from ..evaluate import EvaluationResult, predict_sequence
+from ..tables import text_table
 
 
 @dataclass
@@ -165,11 +164,10 @@ def motion_by_action(rows: list[TakeMotion]) -> list[tuple[str, int, float, floa
 
 def format_motion_table(rows: list[TakeMotion]) -> str:
     """Per-action error and motion, slowest root first, as an aligned text table."""
-    head = f"{'Action':<14}{'frames':>8}{'MPJPE mm':>10}{'root m/s':>10}{'local mm':>10}"
-    lines = [head, "-" * len(head)]
-    for name, frames, err, speed, local in sorted(motion_by_action(rows), key=lambda r: r[3]):
-        lines.append(f"{name:<14}{frames:>8d}{err:>10.1f}{speed:>10.2f}{local * 1000:>10.1f}")
-    return "\n".join(lines)
+    table = [(name, frames, err, speed, local * 1000)
+             for name, frames, err, speed, local in sorted(motion_by_action(rows), key=lambda r: r[3])]
+    return text_table(("Action", "frames", "MPJPE mm", "root m/s", "local mm"), table, widths=(14, 8, 10, 10, 10),
+                      formats=("", "d", ".1f", ".2f", ".1f"))
 
 
 def tta_table(with_tta: EvaluationResult, without_tta: EvaluationResult, digits: int = 1) -> str:
@@ -177,38 +175,16 @@ def tta_table(with_tta: EvaluationResult, without_tta: EvaluationResult, digits:
     plain = {a.action: a for a in without_tta.actions}
     if set(plain) != {a.action for a in with_tta.actions}:
         raise ValueError("the two evaluations cover different actions")
-    head = (f"{'Action':<14}{'MPJPE':>8}{'+TTA':>8}{'change':>8}   {'P-MPJPE':>8}{'+TTA':>8}{'change':>8}  (mm)")
-    lines = [head, "-" * len(head)]
 
     def row(name, p1, p1t, p2, p2t):
-        f = f">8.{digits}f"
-        return (f"{name:<14}{p1:{f}}{p1t:{f}}{p1t - p1:>+8.{digits}f}   "
-                f"{p2:{f}}{p2t:{f}}{p2t - p2:>+8.{digits}f}")
+        return [name, p1, p1t, p1t - p1, "", p2, p2t, p2t - p2]
 
-    for a in with_tta.actions:
-        b = plain[a.action]
-        lines.append(row(a.action, b.mpjpe_mm, a.mpjpe_mm, b.p_mpjpe_mm, a.p_mpjpe_mm))
-    lines.append("-" * len(head))
-    lines.append(row("Average", without_tta.mpjpe_mm, with_tta.mpjpe_mm, without_tta.p_mpjpe_mm,
-                     with_tta.p_mpjpe_mm))
-    return "\n".join(lines)
-
-
-def result_table(result: EvaluationResult, digits: int = 1) -> str:
-    """EvaluationResult.table() with `digits` decimals (1 decimal stays stable across machines)."""
-    head = f"{'Action':<14}{'frames':>8}{'MPJPE':>8}{'P-MPJPE':>9}{'N-MPJPE':>9}{'MPJVE':>8}  (mm)"
-    lines = [head, "-" * len(head)]
-    f = f".{digits}f"
-
-    def row(name, frames, p1, p2, p3, vel):
-        return f"{name:<14}{frames:>8d}{p1:>8{f}}{p2:>9{f}}{p3:>9{f}}{vel:>8{f}}"
-
-    for a in result.actions:
-        lines.append(row(a.action, a.frames, a.mpjpe_mm, a.p_mpjpe_mm, a.n_mpjpe_mm, a.mpjve_mm))
-    lines.append("-" * len(head))
-    lines.append(row("Average", sum(a.frames for a in result.actions), result.average("mpjpe_mm"),
-                     result.average("p_mpjpe_mm"), result.average("n_mpjpe_mm"), result.average("mpjve_mm")))
-    return "\n".join(lines)
+    rows = [row(a.action, plain[a.action].mpjpe_mm, a.mpjpe_mm, plain[a.action].p_mpjpe_mm, a.p_mpjpe_mm)
+            for a in with_tta.actions]
+    average = row("Average", without_tta.mpjpe_mm, with_tta.mpjpe_mm, without_tta.p_mpjpe_mm, with_tta.p_mpjpe_mm)
+    f, d = f".{digits}f", f"+.{digits}f"
+    return text_table(("Action", "MPJPE", "+TTA", "change", "", "P-MPJPE", "+TTA", "change"), rows, footer=[average],
+                      widths=(14, 8, 8, 8, 3, 8, 8, 8), formats=("", f, f, d, "", f, f, d), suffix="  (mm)")
 
 
 def trainable_table(model) -> str:
@@ -222,20 +198,6 @@ def trainable_table(model) -> str:
         if p.requires_grad:
             g[2] += 1
             g[3] += p.numel()
-    head = f"{'module':<22}{'tensors':>8}{'values':>10}{'trained':>9}{'values':>10}"
-    lines = [head, "-" * len(head)]
-    for name, (n, v, nt, vt) in groups.items():
-        lines.append(f"{name:<22}{n:>8d}{v:>10,d}{nt:>9d}{vt:>10,d}")
     totals = [sum(g[i] for g in groups.values()) for i in range(4)]
-    lines.append("-" * len(head))
-    lines.append(f"{'total':<22}{totals[0]:>8d}{totals[1]:>10,d}{totals[2]:>9d}{totals[3]:>10,d}")
-    return "\n".join(lines)
-
-
-def shell_command(flags, root: str | None = None) -> str:
-    """`python -m relpose ...` for a list of flags, with paths under `root` written relative to it."""
-    def show(flag):
-        if root and os.path.isabs(flag) and os.path.commonpath([root, flag]) == os.path.abspath(root):
-            return os.path.relpath(flag, root)
-        return flag
-    return "python -m relpose " + shlex.join(show(f) for f in flags)
+    return text_table(("module", "tensors", "values", "trained", "values"), [[k, *g] for k, g in groups.items()],
+                      footer=[["total", *totals]], widths=(22, 8, 10, 9, 10), formats=("", "d", ",d", "d", ",d"))

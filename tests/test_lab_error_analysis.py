@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from relpose.analysis import (TakePrediction, format_motion_table, motion_by_action, pearson_r, per_action_mpjpe_mm,
-                              per_joint_mpjpe_mm, predict_takes, result_table, shell_command, take_motion_stats,
+from relpose.lab.error_analysis import (TakePrediction, format_motion_table, motion_by_action, pearson_r, per_action_mpjpe_mm,
+                              per_joint_mpjpe_mm, predict_takes, take_motion_stats,
                               trainable_table, tta_table, worst_joints)
 from relpose.datasets import load_dataset
 from relpose.evaluate import ActionResult, EvaluationResult, evaluate_dataset
@@ -142,7 +142,7 @@ def test_tta_table_rows_and_changes():
 def test_result_table_rounds_and_averages_over_actions():
     r = EvaluationResult([ActionResult("Walking", 10, 40.04, 30.06, 35.0, 2.0),
                           ActionResult("Sitting", 30, 50.0, 41.0, 45.0, 3.0)])
-    lines = result_table(r).splitlines()
+    lines = r.table(digits=1).splitlines()
     assert lines[2].split() == ["Walking", "10", "40.0", "30.1", "35.0", "2.0"]
     assert lines[-1].split() == ["Average", "40", "45.0", "35.5", "40.0", "2.5"]  # actions weigh equally
 
@@ -162,8 +162,11 @@ def test_trainable_table_counts_frozen_encoders(tiny_model):
     assert rows["total"][1] == f"{model.num_parameters():,d}"
 
 
-def test_shell_command_relative_paths(tmp_path):
-    root = str(tmp_path)
-    flags = ["-d", "synth", "--data-dir", str(tmp_path / "data"), "-c", "/elsewhere/ckpt", "-a", "Walking 1"]
-    assert shell_command(flags, root) == \
-        "python -m relpose -d synth --data-dir data -c /elsewhere/ckpt -a 'Walking 1'"
+def test_text_table_aligns_formats_and_rules():
+    from relpose.tables import text_table
+    out = text_table(("name", "n", "x"), [["a", 1, 2.345], ["bb", 22, "pre"]], widths=(4, 3, 6),
+                     formats=("", "d", ".1f"), footer=[["all", 23, 1.0]], suffix=" (u)", note="note")
+    assert out.splitlines() == ["name  n     x (u)", "-" * 17, "a     1   2.3", "bb   22   pre", "-" * 17,
+                                "all  23   1.0", "note"]
+    auto = text_table(("a", "long header"), [["xyz", 5]], sep="  ", title="T").splitlines()
+    assert auto == ["T", "a    long header", "-" * 16, "xyz            5"]

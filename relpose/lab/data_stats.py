@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
+from ..tables import text_table
 
 _BLOCK_ELEMENTS = 1 << 18  # squared distances held at once by range_of_motion (2 MB)
 
@@ -112,13 +113,10 @@ def format_statistics(stats: list[ActionStatistics], skeleton, joints=None) -> s
         picked.append(names.index(j) if isinstance(j, str) else int(j))
     joints = picked
     width = max([len("action")] + [len(s.action) for s in stats])
-    head = (f"{'action':<{width}}  {'takes':>5}  {'frames':>7}  {'root m/s':>8}  {'ROM mean':>8}"
-            + "".join(f"  {names[j]:>9}" for j in joints))
-    lines = [head, "-" * len(head)]
-    for s in stats:
-        # Mean over the joints that move relative to the root (the root's own range is 0 by definition).
-        lines.append(f"{s.action:<{width}}  {s.takes:>5d}  {s.frames:>7d}  {s.root_speed:>8.2f}  "
-                     f"{s.range_of_motion_mm[1:].mean():>8.0f}"
-                     + "".join(f"  {s.range_of_motion_mm[j]:>9.0f}" for j in joints))
-    lines.append("(ROM: range of motion relative to the root, mm; mean over the non-root joints)")
-    return "\n".join(lines)
+    # Mean over the joints that move relative to the root (the root's own range is 0 by definition).
+    rows = [[s.action, s.takes, s.frames, s.root_speed, s.range_of_motion_mm[1:].mean(),
+             *(s.range_of_motion_mm[j] for j in joints)] for s in stats]
+    return text_table(["action", "takes", "frames", "root m/s", "ROM mean", *(names[j] for j in joints)], rows,
+                      widths=[width, 5, 7, 8, 8] + [9] * len(joints),
+                      formats=["", "d", "d", ".2f", ".0f"] + [".0f"] * len(joints), sep="  ",
+                      note="(ROM: range of motion relative to the root, mm; mean over the non-root joints)")

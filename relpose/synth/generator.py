@@ -5,7 +5,7 @@ has the two kinds of motion the RIE paper is about: global motion (walks through
 steps to new spots, sitting down: the person changes position and scale in the image) and
 small-range local motion (gestures, hands to the face, weight shifts).
 
-The motion itself (body, footsteps, key poses, kinematics) comes from relpose.motion; this module
+The motion itself (body, footsteps, key poses, kinematics) comes from relpose.synth.motion; this module
 assembles the data set, top to bottom:
   1. subjects: seven bodies of Human3.6M-like heights (`make_body`);
   2. camera views: the projection of the data files (full lens model) and a quick check that a
@@ -15,28 +15,26 @@ assembles the data set, top to bottom:
   4. detections: detector-like keypoints from the exact projections (jitter, outliers, left/right
      swaps);
   5. files: data_3d_synth.npz, data_2d_synth_gt.npz, data_2d_synth_det.npz (`generate`,
-     `ensure_synthetic`, and the command line `python -m relpose.synth`).
+     `ensure_synthetic`; the command line `python -m relpose.synth` is relpose.cli.synth).
 """
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
-from .cameras import image_coordinates, load_rig, project_to_2d, world_to_camera
-from .errors import UserError
-from .files import atomic_path
-from .motion import FPS, Body, Motion, concat_motions, make_motion, pose_from_motion  # noqa: F401 (FPS re-exported)
-from .skeleton import H36M_KEPT_JOINTS
+from ..cameras import image_coordinates, load_rig, project_to_2d, world_to_camera
+from ..errors import UserError
+from ..files import atomic_path
+from .motion import Body, Motion, concat_motions, make_motion, pose_from_motion
+from ..skeleton import H36M_KEPT_JOINTS
 
 SYNTH_SUBJECTS_TRAIN = ("S1", "S5", "S6", "S7", "S8")
 SYNTH_SUBJECTS_TEST = ("S9", "S11")
-_BASE_ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo", "Posing", "Purchases",
+BASE_ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo", "Posing", "Purchases",
                  "Sitting", "SittingDown", "Smoking", "Waiting", "WalkDog", "Walking", "WalkTogether")
-SYNTH_ACTIONS = tuple(name for a in _BASE_ACTIONS for name in (a, a + " 1"))
+SYNTH_ACTIONS = tuple(name for a in BASE_ACTIONS for name in (a, a + " 1"))
 # Frames per take (min, max) at 50 Hz. "h36m": ~2600 x 30 takes x 5 subjects ~ 390k frames per camera.
 SIZES = {"tiny": (80, 80), "default": (400, 600), "h36m": (1800, 3400)}
 FILE_NAMES = {"3d": "data_3d_synth.npz", "gt": "data_2d_synth_gt.npz", "det": "data_2d_synth_det.npz"}
@@ -182,12 +180,12 @@ def provenance(seed: int, size: str, frames_per_take: int | None) -> dict:
 
 def read_provenance(path) -> dict | None:
     """The provenance record of a synthetic data file, or None for files the generator did not write."""
-    from .datasets import read_npz_metadata
+    from ..datasets import read_npz_metadata
     meta = read_npz_metadata(path)
     return meta.get("generator") if isinstance(meta, dict) else None
 
 
-def _generate(data_dir="data", *, seed=0, size="default", frames_per_take=None, overwrite=False, only=None):
+def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=None, overwrite=False, only=None):
     _check_args(data_dir, seed, size, frames_per_take)
     paths = {k: os.path.join(data_dir, name) for k, name in FILE_NAMES.items()}
     write = list(FILE_NAMES) if only is None else list(only)
@@ -232,7 +230,7 @@ def generate(data_dir="data", *, seed: int = 0, size: str = "default", frames_pe
     of the three files. An existing file is never replaced unless overwrite=True.
     The same seed gives identical arrays.
     """
-    return _generate(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, overwrite=overwrite,
+    return generate_files(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, overwrite=overwrite,
                      only=only)[0]
 
 
@@ -259,42 +257,8 @@ def ensure_synthetic(data_dir="data", keypoints: str | None = None, *, seed: int
                             f"generator with seed {seed}, size {size}: relpose will not add files to a set that is "
                             "not its own; move those files away or use another --data-dir")
     t0 = time.perf_counter()
-    _generate(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, only=missing)
+    generate_files(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, only=missing)
     names = ", ".join(os.path.basename(paths[k]) for k in missing)
     log(f"generated {names} in {data_dir} (synthetic set, size {size}, seed {seed}, "
         f"{time.perf_counter() - t0:.1f} s)")
     return paths
-
-
-# ------------------------------------------------------------------------------------- CLI
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):   # one line through UserError instead of usage + exit
-        raise UserError(f"{message} (see python -m relpose.synth --help)")
-
-
-def main(argv=None) -> int:
-    parser = _Parser(prog="python -m relpose.synth",
-                     description="Write the synthetic Human3.6M-shaped data set (VideoPose3D layout).")
-    parser.add_argument("--data-dir", default="data", help="output directory (default: data)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--size", default="default", choices=tuple(SIZES), help="preset (default: default)")
-    parser.add_argument("--frames-per-take", type=int, default=None, help="override the preset's take length")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing files (never done without it)")
-    try:
-        args = parser.parse_args(argv)
-        t0 = time.perf_counter()
-        paths, frames = _generate(args.data_dir, seed=args.seed, size=args.size,
-                                  frames_per_take=args.frames_per_take, overwrite=args.overwrite)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    for p in paths.values():
-        print(f"wrote {p} ({os.path.getsize(p) / 1e6:.1f} MB)")
-    print(f"subjects {' '.join(SYNTH_SUBJECTS_TRAIN)} (train), {' '.join(SYNTH_SUBJECTS_TEST)} (test); "
-          f"{len(SYNTH_ACTIONS)} actions ({len(_BASE_ACTIONS)} x 2 takes); {frames:,} frames per camera, 4 cameras; "
-          f"size {args.size}, seed {args.seed}, {time.perf_counter() - t0:.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The command-line layer: thin adapters from flags to the configurations and functions below.
+
+- `parser`: the published run.py flags and the kit's additions, with every check of their values;
+- `run`: `python -m relpose` (flags -> ModelConfig/TrainConfig -> relpose.train / relpose.evaluate);
+- `render`: `--render` (one sequence to a GIF/MP4 and/or .npy);
+- `demo`: `make demo`;  `synth`: `python -m relpose.synth`;
+- `common`: one-line errors and exit code 2 for every command.
+Nothing outside this package imports it; it imports every layer below.
+"""
+from __future__ import annotations
+
+import sys
+
+from .common import run_command
+
+
+def _main(argv) -> int:
+    from .parser import parse_args
+    from .run import run
+
+    run(parse_args(argv))
+    return 0
+
+
+def main(argv=None) -> int:
+    """`python -m relpose` / the `relpose` console script."""
+    return run_command(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""One run of `python -m relpose`: flags -> configurations -> the core's functions.
+
+The published run.py as a thin adapter: it checks every output before any work, loads the data set,
+builds the model, trains a stage (relpose.train.train_stage) and/or evaluates (relpose.evaluate),
+and renders (relpose.cli.render). Nothing below this layer sees the Namespace.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .. import checkpoints
+from ..datasets import dataset_spec, load_dataset
+from ..errors import UserError
+from ..evaluate import evaluate_dataset
+from ..files import check_output_file, check_writable_folder
+from ..model import ModelConfig, RIEModel
+from ..runtime import cpu_has_bf16, init_distributed, keep_freed_memory, seed_everything
+from ..train import (CheckpointWriter, History, TrainConfig, load_previous_stage, train_stage, training_record)
+from ..weights import load_weights
+
+RENDER_SUFFIXES = (".gif", ".mp4")
+
+
+# ----------------------------------------------------------------------------- flags -> configurations
+
+def model_config(args, dataset) -> ModelConfig:
+    skeleton = dataset.skeleton
+    if dataset.num_keypoints() != skeleton.num_joints:
+        raise UserError(f"-k {args.keypoints}: its {dataset.num_keypoints()} keypoints per frame are not the "
+                        f"{skeleton.num_joints} joints of the {dataset.name} skeleton, and no input layout for them "
+                        "is registered; convert them to the skeleton's layout")
+    return ModelConfig(
+        num_joints=skeleton.num_joints, groups=skeleton.groups, filter_widths=tuple(args.filter_widths),
+        channels=args.channels, latent_dim=args.latent_features_dim, dropout=args.dropout, hidden=args.hidden,
+        stage=args.stage, encoding=args.encoding, causal=args.causal, dense=args.dense,
+        num_input_joints=dataset.num_keypoints())
+
+
+def train_config(args) -> TrainConfig:
+    return TrainConfig(
+        stage=args.stage, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        lr_decay=args.lr_decay, augment=args.data_augmentation, subset=args.subset, downsample=args.downsample,
+        seed=args.seed, hold_bn_stats=args.hold_bn_stats, amp=args.amp,
+        checkpoint_frequency=args.checkpoint_frequency, validate=not args.no_eval,
+        eval_batch_size=args.eval_batch_size)
+
+
+def check_subjects(subjects: list[str], dataset, flag: str) -> list[str]:
+    known = dataset.subjects()
+    for s in subjects:
+        if s not in known:
+            raise UserError(f"{flag}: subject '{s}' is not in {dataset.name} (has {', '.join(known)})")
+    return subjects
+
+
+def training_curves_name(stage: int) -> str:
+    return f"stage_{stage}_training_curves.png"
+
+
+# ----------------------------------------------------------------------------- the run
+
+def check_outputs(args) -> None:
+    """Before any work: every file this run will write can be written (a bad path fails now, not after
+    an epoch), and nothing a user made is replaced unless --overwrite."""
+    if not args.evaluate:
+        check_writable_folder(args.checkpoint, "-c")
+    if args.render:
+        if args.viz_output:
+            check_output_file(args.viz_output, "--viz-output", overwrite=args.overwrite, suffixes=RENDER_SUFFIXES)
+        if args.viz_export:
+            check_output_file(args.viz_export, "--viz-export", overwrite=args.overwrite, suffixes=(".npy",))
+    if args.export_training_curves and not args.evaluate and not args.resume:
+        check_output_file(os.path.join(args.checkpoint, training_curves_name(args.stage)), "--export-training-curves",
+                          overwrite=args.overwrite)
+
+
+def prepare_dataset(args, log=print):
+    spec = dataset_spec(args.dataset)
+    spec.make_missing(args.keypoints, args.data_dir, log=log)
+    return load_dataset(args.dataset, args.keypoints, args.data_dir)
+
+
+def run(args, log=print):
+    dist, device = init_distributed(args.device)
+    if device.type == "cpu":
+        keep_freed_memory()
+    if args.amp and device.type == "cpu" and not cpu_has_bf16():
+        log("warning: --amp on a CPU without bf16 instructions runs bf16 in software (slower); "
+            "see benchmarks/README.md")
+    seed_everything(args.seed)
+    if dist.is_main:
+        check_outputs(args)
+    dataset = prepare_dataset(args, log)
+    # As in the published run.py, evaluating and rendering never look at the training subjects.
+    subjects_test = check_subjects(args.subjects_test_list, dataset, "-ste")
+
+    cfg = model_config(args, dataset)
+    model = RIEModel(cfg).to(device)
+    if dist.is_main:
+        log(f"INFO: Receptive field: {model.receptive_field()} frames")
+        log(f"INFO: Trainable parameter count: {model.num_parameters()}")
+
+    if args.evaluate:
+        path = checkpoints.resolve_checkpoint(args.evaluate, args.checkpoint)
+        log(f"Loading checkpoint {path}")
+        load_weights(model, path)
+    else:
+        train_from_args(args, dataset, model, device, dist, subjects_test, log)
+    if not dist.is_main:
+        return None
+
+    if args.render:
+        from .render import render_from_args
+        render_from_args(args, dataset, model, device, log)
+        return None
+
+    results = []
+    groups = [(None, subjects_test)] if not args.by_subject else [(s, [s]) for s in subjects_test]
+    for subject, subjects in groups:
+        if subject is not None:
+            log(f"Evaluating on subject {subject}")
+        r = evaluate_dataset(model, dataset, subjects, action_filter=args.actions_list, downsample=args.downsample,
+                             tta=args.test_time_augmentation, batch_size=args.eval_batch_size, device=device,
+                             amp=args.amp, log=log)
+        r.subject = subject
+        log("")
+        log(r.table())
+        results.append(r)
+    return results
+
+
+RESUME_MUST_MATCH = {"stage": "--stage", "batch_size": "-b", "learning_rate": "-lr", "lr_decay": "-lrd",
+                     "augment": "-no-da", "subset": "--subset", "downsample": "--downsample", "seed": "--seed",
+                     "hold_bn_stats": "--hold-bn-stats"}
+
+
+def _check_resume(ckpt: dict, cfg: TrainConfig, path) -> None:
+    """A resumed run must be the run that wrote the checkpoint (only -e may grow)."""
+    stored = ckpt.get("train_config")
+    if not isinstance(stored, dict):
+        return  # written before checkpoints recorded their training configuration
+    ours = cfg.to_dict()
+    for key, flag in RESUME_MUST_MATCH.items():
+        if key in stored and stored[key] != ours[key]:
+            raise UserError(f"-r {path}: the run was trained with {flag} {stored[key]!r}, the flags give "
+                            f"{ours[key]!r}; resume with the run's own flags")
+    if int(ckpt["epoch"]) >= cfg.epochs:
+        raise UserError(f"-r {path}: the run already did {ckpt['epoch']} epochs and -e is {cfg.epochs}; "
+                        "give a larger -e to train on")
+
+
+def train_from_args(args, dataset, model, device, dist, subjects_test, log) -> History:
+    cfg = train_config(args)
+    if not args.subjects_train_list:
+        raise UserError("-str '': training needs subjects; give a list such as S1,S5,S6,S7,S8")
+    subjects_train = check_subjects(args.subjects_train_list, dataset, "-str")
+    resume = None
+    if args.resume:
+        path = checkpoints.resolve_checkpoint(args.resume, args.checkpoint)
+        resume = load_weights(model, path)
+        _check_resume(resume, cfg, path)
+    elif args.stage in (2, 3):
+        flag, name = ("-p", args.pretrain) if args.stage == 2 else ("-ft", args.finetune)
+        path = checkpoints.resolve_checkpoint(name, args.checkpoint)
+        log(f"Loading stage-{args.stage - 1} {'encoders' if args.stage == 2 else 'model'} from {path}")
+        names = load_previous_stage(model, checkpoints.load_checkpoint(path))
+        log(f"INFO: loaded {len(names)} tensors")
+    start = int(resume["epoch"]) if resume else 0
+    if not dist.is_main:
+        _, history = train_stage(model, dataset, cfg, subjects=subjects_train, actions=args.actions_list,
+                                 device=device, resume=resume, dist=dist, progress=False, log=log)
+        return history
+    callbacks = []
+    writer = CheckpointWriter(args.checkpoint, cfg, start_epoch=start, extra=training_record(model, cfg, dataset),
+                              overwrite=args.overwrite, log=log)
+    callbacks.append(writer)
+    if args.export_training_curves:
+        from ..train_curves import save_training_curves
+        curves = os.path.join(args.checkpoint, training_curves_name(args.stage))
+        callbacks.append(lambda state: save_training_curves(state.history, curves))
+    with writer:
+        _, history = train_stage(model, dataset, cfg, subjects=subjects_train, actions=args.actions_list,
+                                 valid_subjects=subjects_test, device=device, resume=resume, callbacks=callbacks,
+                                 dist=dist, progress=not args.no_progress, log=log)
+    return history

@@ -1,0 +1,70 @@
+"""Named recipes: the paper's settings and the quick CPU settings of the demo and notebooks, as data.
+
+A `Preset` is a model shape plus one TrainConfig per stage; `model_config(dataset, stage)` completes
+the ModelConfig with what the data set decides (its skeleton, its keypoint count).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..model import ModelConfig
+from ..train import TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    filter_widths: tuple[int, ...]
+    channels: int
+    latent_dim: int
+    hidden: int
+    stages: dict = field(default_factory=dict)   # stage -> TrainConfig
+
+    def model_config(self, dataset, stage: int, **overrides) -> ModelConfig:
+        """The ModelConfig of `stage` for `dataset` (its skeleton's joints and body-part groups)."""
+        skeleton = dataset.skeleton
+        base = dict(num_joints=skeleton.num_joints, groups=skeleton.groups, filter_widths=self.filter_widths,
+                    channels=self.channels, latent_dim=self.latent_dim, hidden=self.hidden, stage=stage,
+                    num_input_joints=dataset.num_keypoints())
+        return ModelConfig(**{**base, **overrides})
+
+    def train_config(self, stage: int, **overrides) -> TrainConfig:
+        return dataclasses.replace(self.stages[stage], **overrides)
+
+    def epochs(self, stage: int) -> int:
+        return self.stages[stage].epochs
+
+    def with_epochs(self, epochs: int | None) -> "Preset":
+        """The same recipe with every stage shortened (or lengthened) to `epochs`; None keeps it."""
+        if epochs is None:
+            return self
+        stages = {s: dataclasses.replace(c, epochs=int(epochs)) for s, c in self.stages.items()}
+        return dataclasses.replace(self, name=f"{self.name}-e{int(epochs)}", stages=stages)
+
+    def with_train(self, **overrides) -> "Preset":
+        """The same recipe with TrainConfig fields changed in every stage (e.g. subset, batch_size)."""
+        return dataclasses.replace(self, stages={s: dataclasses.replace(c, **overrides)
+                                                 for s, c in self.stages.items()})
+
+
+def _stages(epochs: dict, **common) -> dict:
+    lr = {1: 1e-3, 2: 1e-3, 3: 5e-4}
+    return {s: TrainConfig(stage=s, epochs=e, learning_rate=lr[s], **common) for s, e in epochs.items()}
+
+
+# The published model (RIE, Human3.6M, ground-truth 2D): receptive field 243, 256 channels, FC width 1024.
+PAPER = Preset("paper", (3, 3, 3, 3, 3), 256, 256, 1024, _stages({1: 80, 2: 80, 3: 20}, batch_size=1024))
+# The published CPN-keypoint model is the same with latent features of 512 (-lfd 512).
+PAPER_CPN = dataclasses.replace(PAPER, name="paper-cpn", latent_dim=512)
+
+# Minutes on 2 CPU cores with the default synthetic data: receptive field 27, small widths, every
+# 4th frame of a 30% slice of each take (~45k training windows per epoch with flips).
+QUICK = Preset("quick", (3, 3, 3), 64, 64, 256,
+               _stages({1: 6, 2: 3, 3: 3}, batch_size=512, downsample=4, subset=0.3))
+
+# The two-minute tour of notebook 00: the same model, fewer epochs and windows.
+QUICKSTART = Preset("quickstart", (3, 3, 3), 64, 64, 256,
+                    _stages({1: 2, 2: 1, 3: 1}, batch_size=512, downsample=4, subset=0.15))
+
+PRESETS = {p.name: p for p in (PAPER, PAPER_CPN, QUICK, QUICKSTART)}

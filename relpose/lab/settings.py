@@ -1,0 +1,177 @@
+"""The notebooks' settings: one place that knows where data and checkpoints live in each mode, and the
+functions that make what a notebook needs (the data, a stage's checkpoint) when it is missing.
+
+A notebook's `parameters` cell picks MODE = "quick" (synthetic data, CPU, small model, minutes) or
+"full" (real Human3.6M, the paper's settings, CUDA) and EPOCHS (None = the mode's recipe; a number
+shortens every stage); `RELPOSE_MODE` / `RELPOSE_EPOCHS` in the environment override them for every
+notebook. Training goes through relpose.train.train_stage, exactly what `python -m relpose` runs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+
+from .. import checkpoints
+from ..datasets import PoseDataset, dataset_spec, load_dataset
+from ..errors import UserError
+from ..evaluate import evaluate_dataset
+from ..model import RIEModel
+from ..runtime import keep_freed_memory, seed_everything
+from ..train import CheckpointWriter, History, checkpoint_name, load_previous_stage, train_stage, training_record
+from ..weights import load_model as load_model_file
+from . import presets
+
+
+@dataclass
+class Settings:
+    mode: str
+    dataset: str
+    keypoints: str
+    data_dir: str
+    checkpoint_dir: str
+    preset: presets.Preset
+    device: str
+    progress: bool = True
+    model_overrides: dict = field(default_factory=dict)   # ModelConfig fields changed from the preset
+
+    def checkpoint_name(self, stage: int) -> str:
+        return checkpoint_name(stage, self.preset.epochs(stage))
+
+    def checkpoint_path(self, stage: int) -> str:
+        return os.path.join(self.checkpoint_dir, self.checkpoint_name(stage))
+
+    def model_config(self, dataset: PoseDataset, stage: int):
+        return self.preset.model_config(dataset, stage, **self.model_overrides)
+
+    def train_config(self, stage: int, **overrides):
+        return self.preset.train_config(stage, **overrides)
+
+    @property
+    def subjects_train(self) -> list[str]:
+        return list(dataset_spec(self.dataset).subjects_train)
+
+    @property
+    def subjects_test(self) -> list[str]:
+        return list(dataset_spec(self.dataset).subjects_test)
+
+
+def find_root(start: str | None = None) -> str:
+    """The kit's top folder (the one holding relpose/ and notebooks/), from a notebook's working dir."""
+    here = os.path.abspath(start or os.getcwd())
+    for folder in (here, os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
+        if os.path.isdir(os.path.join(folder, "relpose")) and os.path.isdir(os.path.join(folder, "notebooks")):
+            return folder
+    return here
+
+
+def settings(mode: str | None = None, root: str | None = None, preset: str = "quick",
+             epochs: int | None = None) -> Settings:
+    """Settings for "quick" or "full" mode; RELPOSE_MODE (and RELPOSE_EPOCHS) override the arguments.
+
+    In quick mode `preset` picks a recipe from relpose.lab.presets ("quick", or "quickstart" for
+    notebook 00) and its own checkpoint folder checkpoint/<preset>; `epochs` shortens every stage
+    (the checkpoint names follow, so a later notebook finds what an earlier one wrote).
+    """
+    mode = os.environ.get("RELPOSE_MODE") or mode or "quick"
+    env_epochs = os.environ.get("RELPOSE_EPOCHS")
+    if env_epochs:
+        try:
+            epochs = int(env_epochs)
+        except ValueError:
+            raise UserError(f"RELPOSE_EPOCHS={env_epochs!r} is not a whole number of epochs") from None
+    if epochs is not None and epochs < 1:
+        raise UserError(f"EPOCHS = {epochs}: give a positive number of epochs, or None for the mode's recipe")
+    root = root or find_root()
+    data_dir = os.path.join(root, "data")
+    if mode == "quick":
+        # Two threads everywhere: results then do not depend on the machine's core count.
+        torch.set_num_threads(2)
+        keep_freed_memory()
+        recipe = presets.PRESETS[preset].with_epochs(epochs)
+        # checkpoint/<recipe> holds only what the notebooks made there.
+        return Settings("quick", "synth", "det", data_dir, os.path.join(root, "checkpoint", recipe.name),
+                        recipe, "cpu", progress=False)
+    if mode == "full":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        recipe = presets.PAPER_CPN.with_epochs(epochs)
+        folder = os.path.join(root, "checkpoint") if epochs is None else os.path.join(root, "checkpoint", recipe.name)
+        return Settings("full", "h36m", "cpn_ft_h36m_dbb", data_dir, folder, recipe, device)
+    raise UserError(f"MODE '{mode}' is not a mode: use 'quick' or 'full'")
+
+
+def notebook_setup() -> None:
+    """Small, stable notebook outputs: Plotly figures as JSON only (JupyterLab draws them; no 3 MB of
+    plotly.js per notebook), compact matplotlib PNGs, short numpy prints."""
+    import matplotlib
+    import numpy as np
+    import plotly.io as pio
+
+    pio.renderers.default = "plotly_mimetype"
+    matplotlib.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (6.4, 3.6)})
+    np.set_printoptions(precision=4, suppress=True, linewidth=110)
+
+
+def ensure_data(s: Settings) -> None:
+    """Make the mode's data if it is the kit's own (the synthetic set); real data must be in data/."""
+    dataset_spec(s.dataset).make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
+
+
+def load_data(s: Settings) -> PoseDataset:
+    ensure_data(s)
+    return load_dataset(s.dataset, s.keypoints, s.data_dir)
+
+
+def train_preset_stage(s: Settings, stage: int, dataset: PoseDataset | None = None, *, log=print,
+                       overwrite: bool = True, **train_overrides) -> tuple[RIEModel, History]:
+    """Train one stage of the mode's recipe into its checkpoint folder, starting from the previous stage's
+    checkpoint (which must exist: see ensure_checkpoint). What `python -m relpose` does for the same flags.
+
+    The mode's folder holds only what the notebooks made, so a stage is retrained over its own earlier
+    checkpoint (overwrite=True); pass overwrite=False for a folder of your own.
+    """
+    dataset = dataset or load_data(s)
+    cfg = s.train_config(stage, **train_overrides)
+    seed_everything(cfg.seed)   # before building the model: its initial weights come from this seed
+    model = RIEModel(s.model_config(dataset, stage)).to(s.device)
+    if stage > 1:
+        load_previous_stage(model, checkpoints.load_checkpoint(s.checkpoint_path(stage - 1)))
+    with CheckpointWriter(s.checkpoint_dir, cfg, extra=training_record(model, cfg, dataset), overwrite=overwrite,
+                          log=log) as writer:
+        return train_stage(model, dataset, cfg, subjects=s.subjects_train, valid_subjects=s.subjects_test,
+                           device=s.device, callbacks=[writer], progress=s.progress, log=log)
+
+
+def ensure_checkpoint(s: Settings, stage: int, quiet: bool = True, log=print) -> str:
+    """Path of this mode's stage-`stage` checkpoint, training it (and earlier stages) if missing.
+
+    It always says when it trains (one line), and with quiet=False shows every epoch's line too.
+    """
+    path = s.checkpoint_path(stage)
+    if os.path.exists(path):
+        return path
+    if stage > 1:
+        ensure_checkpoint(s, stage - 1, quiet, log)
+    log(f"making {os.path.relpath(path, find_root())} (stage {stage}, {s.mode} mode) ...")
+    train_preset_stage(s, stage, log=(lambda *_: None) if quiet else log, validate=False)
+    return path
+
+
+def load_model(s: Settings, stage: int, path: str | None = None) -> RIEModel:
+    """The trained model of a stage (eval mode, on the mode's device), training it first if missing."""
+    return load_model_file(path or ensure_checkpoint(s, stage), device=s.device)
+
+
+def load_history(path: str) -> dict:
+    """The training curves stored in a checkpoint (epochs, lr, train/eval MPJPE, frames/s)."""
+    return checkpoints.load_checkpoint(path).get("history", {})
+
+
+def evaluate(s: Settings, model: RIEModel, dataset: PoseDataset | None = None, *, tta: bool = True,
+             subjects=None, log=None):
+    """Protocols #1/#2 per action on the mode's test subjects (relpose.evaluate.evaluate_dataset)."""
+    dataset = dataset or load_data(s)
+    downsample = s.preset.stages[3].downsample
+    return evaluate_dataset(model, dataset, subjects or s.subjects_test, downsample=downsample, tta=tta,
+                            device=s.device, log=log)

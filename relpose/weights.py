@@ -1,0 +1,113 @@
+"""Model weights from checkpoints: check a checkpoint against a configuration, build the model it holds.
+
+`check_compatible` names the first way a checkpoint differs from the flags in flag terms ("latent size
+32 but -lfd is 16"); the local encoder type explains its own tensors (its `mismatch` method, see
+relpose.model), so a new encoder type needs no change here. `load_model` builds a model from the
+configuration a relpose checkpoint stores; `load_weights` loads a checkpoint into a model built
+from flags.
+"""
+from __future__ import annotations
+
+import torch
+
+from relpose import checkpoints
+from relpose.errors import CheckpointError
+from relpose.model import LOCAL_ENCODERS, ModelConfig, RIEModel
+
+
+def _expected_state(config: ModelConfig, encoders_only: bool) -> tuple[dict, tuple[str, ...]]:
+    with torch.device("meta"):
+        model = RIEModel(config)
+    prefixes = tuple(p + "." for p in model.encoder_prefixes())
+    state = model.state_dict()
+    if encoders_only:
+        state = {k: v for k, v in state.items() if k.startswith(prefixes)}
+    return state, prefixes
+
+
+def check_compatible(state_dict: dict, config: ModelConfig, *, encoders_only: bool = False) -> None:
+    """Raise CheckpointError naming the first way a checkpoint's model_pos differs from `config`.
+
+    Everything is read from tensor shapes. encoders_only=True checks just LocalLayer_* and GlobalInfo
+    (stage 2 starts from a stage-1 checkpoint's encoders).
+    """
+    def shape(key):
+        return tuple(state_dict[key].shape) if key in state_dict else None
+
+    names = list(dict.fromkeys(k.split(".")[0][len("LocalLayer_"):] for k in state_dict
+                               if k.startswith("LocalLayer_")))
+    if not names or shape("GlobalInfo.fc_1.weight") is None:
+        raise CheckpointError("checkpoint's model_pos has no LocalLayer_*/GlobalInfo tensors; it is not an RIE model")
+    wanted = [g.name for g in config.groups]
+    if sorted(names) != sorted(wanted):
+        raise CheckpointError(f"checkpoint has body parts {', '.join(names)} but the skeleton has {', '.join(wanted)}")
+    hidden, in_feats = shape("GlobalInfo.fc_1.weight")
+    if in_feats != 2 * config.num_input_joints:
+        raise CheckpointError(f"checkpoint was trained on {in_feats // 2} joints but the data set has "
+                              f"{config.num_input_joints}")
+    has_fusion = any(k.startswith("FuseBlocks.") for k in state_dict)
+    if not encoders_only and has_fusion != (config.stage >= 2):
+        if has_fusion:
+            raise CheckpointError(f"checkpoint is a stage-2/3 model (has FuseBlocks) but --stage is {config.stage}")
+        raise CheckpointError(f"checkpoint is a stage-1 model (no FuseBlocks) but --stage is {config.stage}")
+    explain = getattr(LOCAL_ENCODERS[config.local_encoder], "mismatch", None)
+    g0 = config.groups[0]
+    message = explain(state_dict, f"LocalLayer_{g0.name}", config, g0) if explain is not None else None
+    if message:
+        raise CheckpointError(message)
+    if hidden != config.hidden:
+        raise CheckpointError(f"checkpoint has FC hidden size {hidden} but --hidden is {config.hidden}")
+
+    # Anything else (a decoder width, a missing tensor): compare with the model these flags build.
+    expected, prefixes = _expected_state(config, encoders_only)
+    if encoders_only:
+        state_dict = {k: v for k, v in state_dict.items() if k.startswith(prefixes)}
+    for k, v in expected.items():
+        if k not in state_dict:
+            raise CheckpointError(f"checkpoint lacks tensor '{k}' that this model has; check the model flags")
+        if tuple(state_dict[k].shape) != tuple(v.shape):
+            raise CheckpointError(f"checkpoint tensor '{k}' has shape {tuple(state_dict[k].shape)} but the model's "
+                                  f"is {tuple(v.shape)}; check the model flags")
+    extra = [k for k in state_dict if k not in expected]
+    if extra:
+        raise CheckpointError(f"checkpoint has tensor '{extra[0]}' that this model lacks; check the model flags")
+
+
+def check_stored_config(checkpoint: dict, config: ModelConfig, path) -> None:
+    """A relpose checkpoint records its ModelConfig: settings the tensors cannot show (--causal, -drop,
+    --encoding between raw+pos and raw+temp) must agree with the flags too."""
+    stored = checkpoint.get("config")
+    if not isinstance(stored, dict):
+        return  # a published checkpoint: only its tensor shapes can be checked
+    flags = {"causal": "--causal", "dense": "--dense", "encoding": "--encoding", "dropout": "-drop",
+             "fc_dropout": "FC dropout", "local_encoder": "local encoder type", "input_root": "input root"}
+    ours = config.to_dict()
+    for key, flag in flags.items():
+        if key in stored and stored[key] != ours.get(key):
+            raise CheckpointError(f"checkpoint {path} was trained with {flag} {stored[key]!r} but the flags give "
+                                  f"{ours.get(key)!r}; use the checkpoint's setting")
+
+
+def load_weights(model: RIEModel, path, *, config: ModelConfig | None = None) -> dict:
+    """Load the checkpoint at `path` into `model` strictly, after checking it fits; returns the checkpoint."""
+    config = config or model.config
+    ckpt = checkpoints.load_checkpoint(path)
+    check_compatible(ckpt["model_pos"], config)
+    check_stored_config(ckpt, config, path)
+    model.load_state_dict(ckpt["model_pos"], strict=True)
+    return ckpt
+
+
+def load_model(path, device="cpu", config: ModelConfig | None = None) -> RIEModel:
+    """The model a checkpoint holds, in eval mode on `device`, built from the configuration it stores
+    (or from `config`, which a published checkpoint without one needs)."""
+    ckpt = checkpoints.load_checkpoint(path)
+    if config is None:
+        if "config" not in ckpt:
+            raise CheckpointError(f"checkpoint {path} stores no model configuration; build the model with its flags")
+        config = ModelConfig.from_dict(ckpt["config"])
+    check_compatible(ckpt["model_pos"], config)
+    check_stored_config(ckpt, config, path)
+    model = RIEModel(config)
+    model.load_state_dict(ckpt["model_pos"], strict=True)
+    return model.to(device).eval()
