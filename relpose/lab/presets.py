@@ -68,3 +68,37 @@ QUICKSTART = Preset("quickstart", (3, 3, 3), 64, 64, 256,
                     _stages({1: 2, 2: 1, 3: 1}, batch_size=512, downsample=4, subset=0.15))
 
 PRESETS = {p.name: p for p in (PAPER, PAPER_CPN, QUICK, QUICKSTART)}
+
+
+# Training windows per second measured on the machines of benchmarks/README.md, per recipe and device:
+# the quick recipe on 2 CPU cores (make demo's stage-1 epochs, 2026-11-28/12-02), the paper's model on the
+# same 2 cores (bench_model.py, stage 1) and on one H200 (bench_epoch.py, fp32, stage 1). Stage 3 runs at
+# about 0.8 of stage 1 (fusion and wider decoders); stage 2 about as fast as stage 1 (frozen encoders still
+# run forward and, through the fusion blocks, backward). Good for an order of magnitude, no more.
+MEASURED_WINDOWS_PER_SECOND = {("quick", "cpu"): 3700, ("quickstart", "cpu"): 3700, ("paper", "cpu"): 233,
+                               ("paper", "cuda"): 28540}
+STAGE_SPEED = {1: 1.0, 2: 1.0, 3: 0.8}
+
+
+def training_windows(dataset, subjects, cfg) -> int:
+    """Windows one epoch of `cfg` trains on (each twice with flip augmentation)."""
+    _, _, poses_2d = dataset.fetch(subjects, subset=cfg.subset, downsample=cfg.downsample, parse_3d_poses=False)
+    return sum(len(p) for p in poses_2d) * (2 if cfg.augment else 1)
+
+
+def expected_seconds(preset: Preset, stage: int, windows_per_epoch: int, device: str) -> float | None:
+    """Rough wall time of a stage from the measured throughput (None when nothing was measured for it)."""
+    base = preset.name.split("-e")[0].removesuffix("-cpn")
+    rate = MEASURED_WINDOWS_PER_SECOND.get((base, str(device).split(":")[0]))
+    if rate is None:
+        return None
+    return windows_per_epoch * preset.epochs(stage) / (rate * STAGE_SPEED[stage])
+
+
+def describe_expected_time(preset: Preset, stage: int, windows_per_epoch: int, device: str) -> str:
+    seconds = expected_seconds(preset, stage, windows_per_epoch, device)
+    if seconds is None:
+        return f"stage {stage}: {preset.epochs(stage)} epochs of {windows_per_epoch:,} windows (no measured speed for {device})"
+    when = f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+    return (f"stage {stage}: {preset.epochs(stage)} epochs of {windows_per_epoch:,} windows, expected about {when} "
+            f"on {device} (from the measured speeds in benchmarks/README.md)")

@@ -4,7 +4,9 @@ functions that make what a notebook needs (the data, a stage's checkpoint) when 
 A notebook's `parameters` cell picks MODE = "quick" (synthetic data, CPU, small model, minutes) or
 "full" (real Human3.6M, the paper's settings, CUDA) and EPOCHS (None = the mode's recipe; a number
 shortens every stage); `RELPOSE_MODE` / `RELPOSE_EPOCHS` in the environment override them for every
-notebook. Training goes through relpose.train.train_stage, exactly what `python -m relpose` runs.
+notebook. Training goes through relpose.train.train_stage, exactly what `python -m relpose` runs;
+RELPOSE_PROGRESS=0 turns its progress bars off (the output-refreshing tool does, so stored outputs stay
+small).
 """
 from __future__ import annotations
 
@@ -85,6 +87,8 @@ def settings(mode: str | None = None, root: str | None = None, preset: str = "qu
         raise UserError(f"EPOCHS = {epochs}: give a positive number of epochs, or None for the mode's recipe")
     root = root or find_root()
     data_dir = os.path.join(root, "data")
+    # Progress bars while a person watches; the tool that stores the notebooks' outputs turns them off.
+    progress = os.environ.get("RELPOSE_PROGRESS", "1") != "0"
     if mode == "quick":
         # Two threads everywhere: results then do not depend on the machine's core count.
         torch.set_num_threads(2)
@@ -92,12 +96,14 @@ def settings(mode: str | None = None, root: str | None = None, preset: str = "qu
         recipe = presets.PRESETS[preset].with_epochs(epochs)
         # checkpoint/<recipe> holds only what the notebooks made there.
         return Settings("quick", "synth", "det", data_dir, os.path.join(root, "checkpoint", recipe.name),
-                        recipe, "cpu", progress=False)
+                        recipe, "cpu", progress=progress)
     if mode == "full":
         device = "cuda" if torch.cuda.is_available() else "cpu"
         recipe = presets.PAPER_CPN.with_epochs(epochs)
         folder = os.path.join(root, "checkpoint") if epochs is None else os.path.join(root, "checkpoint", recipe.name)
-        return Settings("full", "h36m", "cpn_ft_h36m_dbb", data_dir, folder, recipe, device)
+        if device == "cpu":
+            print("warning: full mode without CUDA: the paper's recipe takes days on a CPU (see the expected times below)")
+        return Settings("full", "h36m", "cpn_ft_h36m_dbb", data_dir, folder, recipe, device, progress=progress)
     raise UserError(f"MODE '{mode}' is not a mode: use 'quick' or 'full'")
 
 
@@ -133,14 +139,16 @@ def train_preset_stage(s: Settings, stage: int, dataset: PoseDataset | None = No
     """
     dataset = dataset or load_data(s)
     cfg = s.train_config(stage, **train_overrides)
+    root = find_root(s.checkpoint_dir) + os.sep
+    shown = lambda message: log(message.replace(root, ""))   # paths relative to the kit's top folder
     seed_everything(cfg.seed)   # before building the model: its initial weights come from this seed
     model = RIEModel(s.model_config(dataset, stage)).to(s.device)
     if stage > 1:
         load_previous_stage(model, checkpoints.load_checkpoint(s.checkpoint_path(stage - 1)))
     with CheckpointWriter(s.checkpoint_dir, cfg, extra=training_record(model, cfg, dataset), overwrite=overwrite,
-                          log=log) as writer:
+                          log=shown) as writer:
         return train_stage(model, dataset, cfg, subjects=s.subjects_train, valid_subjects=s.subjects_test,
-                           device=s.device, callbacks=[writer], progress=s.progress, log=log)
+                           device=s.device, callbacks=[writer], progress=s.progress, log=shown)
 
 
 def ensure_checkpoint(s: Settings, stage: int, quiet: bool = True, log=print) -> str:
