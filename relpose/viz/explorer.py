@@ -4,8 +4,7 @@ Subject / action / camera menus pick a sequence (`Sequence`: one camera view of 
 frame slider and a play button move through it, with the 2D keypoints in pixels on the left and
 the root-relative 3D ground truth and prediction on the right, plus the frame's MPJPE and worst
 joint. Everything a frame needs is precomputed once per sequence, so moving the slider only swaps
-trace coordinates in place. The drawing helpers (bone sides, polylines, display frame, scene
-layout) come from relpose.viz, which also re-exports `SequenceExplorer` and `Sequence`.
+trace coordinates in place. The drawing helpers come from relpose.viz.primitives.
 Needs a Jupyter kernel (ipywidgets); without one use relpose.viz.sequence_animation_figure.
 """
 from __future__ import annotations
@@ -15,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .cameras import image_coordinates
-from .errors import UserError
-from .viz import (SIDES, UP_AXES, _floor_trace, _natural_key, _pose_traces, _scene_layout, bone_sides, cube_ranges,
-                  display_coordinates, keypoints_2d_figure, plotly_list, segment_coordinates, segment_index)
+from ..cameras import image_coordinates
+from ..errors import UserError
+from .figures import keypoints_2d_figure
+from .primitives import (SIDES, UP_AXES, bone_sides, check_up_axis, cube_ranges, display_coordinates, floor_trace,
+                         natural_key, plotly_list, pose_traces, scene_layout, segment_coordinates, segment_index)
 
 
 @dataclass
@@ -49,16 +49,14 @@ class SequenceExplorer:
 
         if not sequences:
             raise UserError("SequenceExplorer needs at least one sequence")
-        if up_axis not in UP_AXES:
-            raise UserError(f"unknown up_axis '{up_axis}'; use one of {', '.join(UP_AXES)}")
-        self.sequences, self.skeleton, self.up_axis = dict(sequences), skeleton, up_axis
+        self.sequences, self.skeleton, self.up_axis = dict(sequences), skeleton, check_up_axis(up_axis)
         self.predictions, self.predict_fn = dict(predictions or {}), predict_fn
         self._indices = {side: segment_index(b) for side, b in bone_sides(skeleton).items()}
         self._seq: dict | None = None
         self._busy = False
 
         self.subject_dropdown = widgets.Dropdown(description="subject", options=sorted(
-            {k[0] for k in self.sequences}, key=_natural_key), layout=widgets.Layout(width="180px"))
+            {k[0] for k in self.sequences}, key=natural_key), layout=widgets.Layout(width="180px"))
         self.action_dropdown = widgets.Dropdown(description="action", layout=widgets.Layout(width="260px"))
         self.camera_dropdown = widgets.Dropdown(description="camera", layout=widgets.Layout(width="150px"))
         self.frame_slider = widgets.IntSlider(description="frame", min=0, max=0, layout=widgets.Layout(width="420px"))
@@ -137,13 +135,13 @@ class SequenceExplorer:
         fig = go.Figure()
         zero = np.zeros((self.skeleton.num_joints, 3))
         sides = bone_sides(self.skeleton)
-        for trace in _pose_traces("ground truth", zero, sides, palette=1, width=9):
+        for trace in pose_traces("ground truth", zero, sides, palette=1, width=9):
             fig.add_trace(trace)
-        for trace in _pose_traces("prediction", zero, sides, palette=0, width=5):
+        for trace in pose_traces("prediction", zero, sides, palette=0, width=5):
             fig.add_trace(trace)
         fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0], mode="lines", name="trajectory",
                                    line=dict(color="#9467bd", width=3), visible=False))
-        fig.add_trace(_floor_trace([[-1, 1]] * 3, 0.0))
+        fig.add_trace(floor_trace([[-1, 1]] * 3, 0.0))
         fig.update_layout(height=height, width=int(height * 1.6), margin=dict(l=0, r=0, t=10, b=0),
                           uirevision="keep-camera", legend=dict(x=0, y=1))
         return fig
@@ -151,7 +149,7 @@ class SequenceExplorer:
     def _fill_options(self) -> None:
         """Cascade: actions of the chosen subject, cameras of the chosen (subject, action)."""
         s = self.subject_dropdown.value
-        actions = sorted({k[1] for k in self.sequences if k[0] == s}, key=_natural_key)
+        actions = sorted({k[1] for k in self.sequences if k[0] == s}, key=natural_key)
         if list(self.action_dropdown.options) != actions:
             keep = self.action_dropdown.value
             self.action_dropdown.options = actions
@@ -222,7 +220,7 @@ class SequenceExplorer:
             self._busy = False
         titles = UP_AXES[self.up_axis][1]
         with self.fig_3d.batch_update(), self.fig_2d.batch_update():
-            self.fig_3d.layout.scene.update(_scene_layout(view["ranges"], titles))
+            self.fig_3d.layout.scene.update(scene_layout(view["ranges"], titles))
             (x0, x1), (y0, y1) = view["ranges"][:2]
             floor = self.fig_3d.data[-1]
             floor.x, floor.y, floor.z = [x0, x1], [y0, y1], [[view["floor"]] * 2] * 2
