@@ -136,3 +136,42 @@ def test_explorer_from_dataset_restores_absolute_positions():
     assert bones_of_trace(ex.fig_3d.data[0], viz.display_coordinates(gt[0], "-y"))
     with pytest.raises(UserError, match="no sequences"):
         viz.SequenceExplorer.from_dataset(FakeDataset(gt, kps), subjects=["S1"])
+
+
+def test_static_picture_is_a_frame_strip_of_the_shown_sequence(explorer_data):
+    seqs, preds = explorer_data
+    ex = viz.SequenceExplorer(seqs, H36M_17, predictions=preds)
+    ex.select("S1", "Walking", 1)
+    seq, pred = seqs[("S1", "Walking", 1)], preds[("S1", "Walking", 1)]
+    fig = ex.static_picture(frames=[0, 7, 24])
+    flat, scenes = [a for a in fig.axes if a.name != "3d"], [a for a in fig.axes if a.name == "3d"]
+    assert len(flat) == len(scenes) == 3
+    pixels = seq.keypoints_2d * 500 + np.array([500, 501])  # normalised -> pixels for a 1000 x 1002 image
+    child, parent = H36M_17.bones()[0]
+    assert np.allclose(flat[1].lines[0].get_xydata(), pixels[7][[child, parent]]) or any(
+        np.allclose(line.get_xydata(), pixels[7][[child, parent]]) for line in flat[1].lines)
+    assert flat[1].get_ylim()[0] > flat[1].get_ylim()[1]  # image y points down
+    gt_shown = viz.display_coordinates(root_relative(seq.poses_3d)[24], "-y")
+    pred_shown = viz.display_coordinates(root_relative(pred)[24], "-y")
+    drawn = [np.array(line.get_data_3d()).T for line in scenes[2].lines]
+    assert len(drawn) == 2 * len(H36M_17.bones())  # ground truth and prediction
+    assert any(np.allclose(d, gt_shown[[child, parent]]) for d in drawn)
+    assert any(np.allclose(d, pred_shown[[child, parent]]) for d in drawn)
+    errors = np.linalg.norm(root_relative(pred) - root_relative(seq.poses_3d), axis=-1).mean(axis=1) * 1000
+    assert scenes[2].get_title() == f"MPJPE {errors[24]:.1f} mm"
+    assert [a.get_title() for a in flat] == ["frame 0", "frame 7", "frame 24"]
+    assert len(ex.static_picture().axes) == 8  # four frames by default
+    with pytest.raises(UserError, match=r"frames must lie in 0\.\.24"):
+        ex.static_picture(frames=[3, 25])
+
+
+def test_explorer_shows_its_picture_after_the_widget(explorer_data, monkeypatch):
+    import IPython.display
+
+    seqs, preds = explorer_data
+    ex = viz.SequenceExplorer(seqs, H36M_17, predictions=preds)
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    ex._ipython_display_()
+    assert shown[0] is ex.widget
+    assert set(shown[1]) == {"image/png", "text/plain"} and "S1 · Eating · camera 0" in shown[1]["text/plain"]
