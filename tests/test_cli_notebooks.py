@@ -103,8 +103,8 @@ def test_check_accepts_a_notebook_with_pictures_beside_figures_and_widgets(tmp_p
         new_markdown_cell("Data in `data/`, see https://example.org/tmp/x and ~/work/y"),
         code("fig", figure_output()),
         code("explorer", new_output("display_data", data=WIDGET), new_output("display_data", data=PNG)),
-        code("controls", new_output("display_data", data=WIDGET)),
-        code("plot_default()", new_output("display_data", data=PNG)),  # the picture in the next cell
+        code("controls", new_output("display_data", data=WIDGET), new_output("stream", name="stdout", text="ok\n"),
+             new_output("display_data", data=PNG)),  # the picture later in the same cell
         code("print(path)", new_output("stream", name="stdout", text="wrote checkpoint/quick/stage_1.bin\n")),
     ])
     notebooks.normalise(str(path))
@@ -116,7 +116,7 @@ def test_check_reports_each_problem(tmp_path, capsys):
     path = write(tmp_path, [
         code("fig", figure_output(with_image=False)),
         code("explorer", new_output("display_data", data=WIDGET)),
-        code("print(1)", new_output("stream", name="stdout", text="1\n")),
+        code("picture()", new_output("display_data", data=PNG)),  # another cell: not a picture of the widget
         code("paths", new_output("stream", name="stdout", text="wrote /work/main/checkpoint/a.bin\n"),
              new_output("execute_result", data={"text/plain": "'/tmp/x/data_3d.npz'"}, execution_count=5)),
         code("home", new_output("display_data", data={"text/html": "<a href='/home/ana/n.ipynb'>n</a>",

@@ -20,7 +20,7 @@ Plotly figure data is stored as plain, rounded numbers (relpose.viz.figure_json)
 than float32's `653.9000244140625`, and lists rather than base64 typed arrays.
 
 `check` reports a notebook that is not normalised, a Plotly output without a static image, a
-widget without a static picture in the same or the next output, an output holding a machine's
+widget without a static picture after it in its cell, an output holding a machine's
 absolute path, errors, cells never run and outputs too large for git.
 """
 from __future__ import annotations
@@ -192,16 +192,17 @@ def _has_picture(outputs) -> bool:
     return any("image/png" in o.get("data", {}) for o in outputs)
 
 
-def output_problems(index: int, outputs: list, next_outputs: list = ()) -> list[str]:
+def output_problems(index: int, outputs: list) -> list[str]:
     """What a reader without a kernel would miss in one code cell's outputs, and machine paths.
 
-    A widget's static picture may follow it in the same cell or come in the next code cell (`next_outputs`)."""
+    A widget's static picture must follow it in the same cell (a picture in another cell may show
+    something else: the check could not tell)."""
     problems = []
     for k, output in enumerate(outputs):
         data = output.get("data", {})
         if PLOTLY_MIME in data and "image/png" not in data:
             problems.append(f"code cell {index} stores a Plotly figure without a static image (image/png)")
-        if WIDGET_MIME in data and not _has_picture(outputs[k:]) and not _has_picture(next_outputs):
+        if WIDGET_MIME in data and not _has_picture(outputs[k:]):
             problems.append(f"code cell {index} stores a widget without a static picture after it "
                             "(relpose.viz.show_widget(widget, picture))")
         paths = sorted({m for s in _output_strings(output) for m in ABSOLUTE_PATH.findall(s)})
@@ -235,8 +236,7 @@ def check(path: str) -> list[str]:
             problems.append(f"code cell {i} stores {size // 1000} kB of outputs")
         if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
             problems.append(f"code cell {i} stores an error")
-        following = code[i + 1].get("outputs", []) if i + 1 < len(code) else []
-        problems += output_problems(i, c.get("outputs", []), following)
+        problems += output_problems(i, c.get("outputs", []))
     if total > MAX_NOTEBOOK_OUTPUT:
         problems.append(f"{total // 1000} kB of outputs in total")
     return problems

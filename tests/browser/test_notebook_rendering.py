@@ -88,7 +88,8 @@ def check_html_shows_pictures(page, notebook: Path, folder: Path, name: str) -> 
         for k, output in enumerate(outputs):
             data = output.get("data", {})
             if PLOTLY in data or WIDGET in data:
-                picture = children[k] if PLOTLY in data else children[k + 1]
+                later = [c for c in children[k + 1:] if c["images"]]  # a widget's picture comes after it
+                picture = children[k] if PLOTLY in data else (later[0] if later else {"images": []})
                 assert picture["images"], f"{name}: no image for output {k} of {cell['source'][:60]!r}"
                 width, height, source = picture["images"][0]
                 assert width >= 150 and height >= 100, (width, height)
