@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.relpose-installed
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test unit notebooks browser-deps bench refresh-notebooks clean-data
+.PHONY: demo test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "relpose needs Python 3.10 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
@@ -33,7 +33,15 @@ notebooks: $(STAMP)
 
 # Re-run every notebook in quick mode and store its outputs (what nbval then checks).
 refresh-notebooks: $(STAMP)
-	$(BIN)/python -m relpose.notebook_tools refresh notebooks/*.ipynb
+	$(BIN)/python -m relpose.cli.notebooks refresh notebooks/*.ipynb
+
+# Rewrite the stored notebooks as JupyterLab saves them (after editing one by hand), and check them
+# (normalised, static images beside figures and widgets, no machine paths; tests/test_notebooks_stored.py).
+normalise-notebooks: $(STAMP)
+	$(BIN)/python -m relpose.cli.notebooks normalise notebooks/*.ipynb
+
+check-notebooks: $(STAMP)
+	$(BIN)/python -m relpose.cli.notebooks check notebooks/*.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_windows.py

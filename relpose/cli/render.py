@@ -6,7 +6,7 @@ import numpy as np
 from ..cameras import camera_to_world, image_coordinates
 from ..errors import UserError
 from ..evaluate import predict_sequence
-from ..render import export_predictions, render_animation, validate_selection
+from ..viz.render import export_predictions, render_animation, validate_selection
 
 
 def render_from_args(args, dataset, model, device, log=print) -> None:

@@ -177,7 +177,7 @@ def train_from_args(args, dataset, model, device, dist, subjects_test, log) -> H
                               overwrite=args.overwrite, log=log)
     callbacks.append(writer)
     if args.export_training_curves:
-        from ..train_curves import save_training_curves
+        from ..viz.curves import save_training_curves
         curves = os.path.join(args.checkpoint, training_curves_name(args.stage))
         callbacks.append(lambda state: save_training_curves(state.history, curves))
     with writer:

@@ -108,13 +108,16 @@ def settings(mode: str | None = None, root: str | None = None, preset: str = "qu
 
 
 def notebook_setup() -> None:
-    """Small, stable notebook outputs: Plotly figures as JSON only (JupyterLab draws them; no 3 MB of
-    plotly.js per notebook), compact matplotlib PNGs, short numpy prints."""
+    """Small, stable notebook outputs: Plotly figures as rounded JSON (JupyterLab draws them; no 3 MB of
+    plotly.js per notebook) with a static PNG beside it (relpose.viz.notebook), compact matplotlib PNGs,
+    short numpy prints."""
     import matplotlib
     import numpy as np
     import plotly.io as pio
 
-    pio.renderers.default = "plotly_mimetype"
+    from ..viz.notebook import register_renderer
+
+    pio.renderers.default = register_renderer()  # Plotly JSON (rounded) + a static PNG for readers without JS
     matplotlib.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (6.4, 3.6)})
     np.set_printoptions(precision=4, suppress=True, linewidth=110)
 

@@ -1,131 +1,21 @@
-"""Interactive figures: 3D skeletons, 2D keypoints, per-joint errors, kernel-free sequence animations.
-
-Every skeleton is drawn as one line trace per body side (left, right, centre) with None between
-bones, so a figure has few traces and a frame update only swaps a handful of short coordinate
-lists. Plotly shows z up; `display_coordinates` maps poses into that frame (in Human3.6M camera
-space y points down, hence the default up_axis "-y"; world space is z-up).
+"""Plotly figures: 3D skeletons (with the camera rig), 2D keypoints, per-joint errors, kernel-free animations.
 
 Without a kernel (GitHub, nbviewer, a plain browser) use `sequence_animation_figure` and
-`export_html`, which embeds plotly.js in the file (no CDN, no network). The notebook widget
-`SequenceExplorer` (and its `Sequence`) lives in relpose.explorer and is re-exported here.
+`export_html`, which embeds plotly.js in the file (no CDN, no network). The notebook widget is
+relpose.viz.explorer.SequenceExplorer.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .cameras import camera_to_world
-from .errors import UserError
-
-SIDES = ("left", "right", "centre")
-# Palette 0 (predictions, single poses) is saturated; palette 1 (ground truth under an overlay) is light.
-PALETTES = (
-    {"left": "#1f5fbf", "right": "#d62728", "centre": "#333333"},
-    {"left": "#8fb8f0", "right": "#f4a09c", "centre": "#a8a8a8"},
-)
-# Rotations from the poses' frame into Plotly's z-up frame (all proper rotations), with axis titles.
-UP_AXES = {
-    "z": (np.eye(3), ("x (m)", "y (m)", "z (m)")),
-    "-y": (np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]), ("x (m)", "z (m)", "-y (m)")),
-    "y": (np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]]), ("x (m)", "-z (m)", "y (m)")),
-}
-
-
-# ----------------------------------------------------------------------------- geometry helpers
-
-def bone_sides(skeleton) -> dict[str, list[tuple[int, int]]]:
-    """Bones (child, parent) by side: a bone is left/right when its child joint is."""
-    left, right = set(skeleton.joints_left), set(skeleton.joints_right)
-    sides = {side: [] for side in SIDES}
-    for child, parent in skeleton.bones():
-        side = "left" if child in left else "right" if child in right else "centre"
-        sides[side].append((child, parent))
-    return sides
-
-
-def joint_side(skeleton, joint: int) -> str:
-    return "left" if joint in skeleton.joints_left else "right" if joint in skeleton.joints_right else "centre"
-
-
-def segment_index(bones) -> np.ndarray:
-    """Joint indices [c0, p0, -1, c1, p1, -1, ...] (no trailing gap); -1 marks a None separator."""
-    if not bones:
-        return np.zeros(0, dtype=int)
-    return np.array([[c, p, -1] for c, p in bones]).reshape(-1)[:-1]
-
-
-def segment_coordinates(poses: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Gather (..., J, C) poses into (..., L, C) polyline points, NaN where index is -1."""
-    out = np.asarray(poses, dtype=np.float64)[..., np.maximum(index, 0), :]
-    out[..., index < 0, :] = np.nan
-    return out
-
-
-def plotly_list(values: np.ndarray) -> list:
-    """A 1D float array as a list with None for NaN (Plotly's gap marker)."""
-    return [None if v != v else float(v) for v in values.tolist()]
-
-
-def _natural_key(value):
-    """Sort S2 before S11 and 'Walking 1' after 'Walking'."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(value))]
-
-
-def display_coordinates(poses, up_axis: str = "-y", to_world=None) -> np.ndarray:
-    """Poses (..., 3) in Plotly's z-up display frame.
-
-    to_world=(orientation, translation) first maps camera-space poses to world space (z up) as
-    VideoPose3D's renderer does; otherwise `up_axis` names the poses' up direction.
-    """
-    poses = np.asarray(poses, dtype=np.float64)
-    if to_world is not None:
-        orientation, translation = to_world
-        poses = camera_to_world(poses, np.asarray(orientation, np.float64), np.asarray(translation, np.float64))
-        up_axis = "z"
-    if up_axis not in UP_AXES:
-        raise UserError(f"unknown up_axis '{up_axis}'; use one of {', '.join(UP_AXES)}")
-    return poses @ UP_AXES[up_axis][0].T
-
-
-def cube_ranges(points: np.ndarray, margin: float = 0.1) -> list[list[float]]:
-    """Equal-length [lo, hi] ranges for x, y, z around all finite points (so aspectmode 'cube' is true scale)."""
-    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    pts = pts[np.isfinite(pts).all(axis=1)]
-    if len(pts) == 0:
-        return [[-1.0, 1.0]] * 3
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    centre, half = (lo + hi) / 2, max((hi - lo).max() / 2, 0.5) + margin
-    return [[float(c - half), float(c + half)] for c in centre]
-
-
-def _scene_layout(ranges, titles) -> dict:
-    names = ("xaxis", "yaxis", "zaxis")
-    axes = {name: dict(range=r, title=t, autorange=False) for name, r, t in zip(names, ranges, titles)}
-    return dict(aspectmode="cube", camera=dict(up=dict(x=0, y=0, z=1)), **axes)
-
-
-def _floor_trace(ranges, height: float, scene: str = "scene") -> go.Surface:
-    (x0, x1), (y0, y1) = ranges[0], ranges[1]
-    return go.Surface(x=[x0, x1], y=[y0, y1], z=[[height, height], [height, height]], name="floor", scene=scene,
-                      showscale=False, opacity=0.25, colorscale=[[0, "#b0b0b0"], [1, "#b0b0b0"]], hoverinfo="skip",
-                      showlegend=False)
-
-
-def _pose_traces(name: str, pose: np.ndarray, sides, palette: int = 0, width: float = 5, scene: str = "scene"):
-    """Three Scatter3d traces (left/right/centre) for one display-frame pose (J, 3)."""
-    colours = PALETTES[palette % len(PALETTES)]
-    traces = []
-    for side, bones in sides.items():
-        seg = segment_coordinates(pose, segment_index(bones))
-        traces.append(go.Scatter3d(
-            x=plotly_list(seg[:, 0]), y=plotly_list(seg[:, 1]), z=plotly_list(seg[:, 2]), mode="lines+markers",
-            name=f"{name} ({side})", legendgroup=name, scene=scene, line=dict(color=colours[side], width=width),
-            marker=dict(size=2.5, color=colours[side]), hoverinfo="name"))
-    return traces
+from ..cameras import camera_to_world
+from ..errors import UserError
+from .primitives import (PALETTES, SIDES, UP_AXES, bone_sides, cube_ranges, display_coordinates, floor_trace,
+                         joint_side, plotly_list, pose_traces, scene_layout, segment_coordinates, segment_index)
 
 
 def _camera_traces(cameras, up_axis: str, size: float = 0.3):
@@ -174,15 +64,15 @@ def skeleton_figure(poses: dict, skeleton, *, layout: str = "overlay", up_axis: 
     for k, (name, pose) in enumerate(shown.items()):
         scene = "scene" if layout == "overlay" or k == 0 else f"scene{k + 1}"
         palette = k if layout == "overlay" else 0
-        for trace in _pose_traces(name, pose, sides, palette=palette, width=5 if palette == 0 else 9, scene=scene):
+        for trace in pose_traces(name, pose, sides, palette=palette, width=5 if palette == 0 else 9, scene=scene):
             fig.add_trace(trace)
     for k in range(n_scenes):
         scene = "scene" if k == 0 else f"scene{k + 1}"
         if floor:
-            fig.add_trace(_floor_trace(ranges, floor_z, scene))
+            fig.add_trace(floor_trace(ranges, floor_z, scene))
         for trace in extra:
             fig.add_trace(trace.update(scene=scene))
-        fig.layout[scene].update(_scene_layout(ranges, titles))
+        fig.layout[scene].update(scene_layout(ranges, titles))
     fig.update_layout(title=title, height=height, margin=dict(l=0, r=0, t=40 if title else 10, b=0))
     return fig
 
@@ -248,11 +138,11 @@ def sequence_animation_figure(poses: dict, skeleton, *, keypoints_2d=None, res_w
         fig.update_xaxes(range=[0, res_w], title="x (px)", row=1, col=1)
         fig.update_yaxes(range=[res_h, 0], title="y (px)", scaleanchor="x", row=1, col=1)
     for k, n in enumerate(names):
-        for trace in _pose_traces(n, shown[n][0], sides, palette=k, width=5 if k == 0 else 9):
+        for trace in pose_traces(n, shown[n][0], sides, palette=k, width=5 if k == 0 else 9):
             fig.add_trace(trace)
     animated = list(range(len(fig.data)))
-    fig.add_trace(_floor_trace(ranges, min(float(np.nanmin(p[..., 2])) for p in shown.values())))
-    fig.layout.scene.update(_scene_layout(ranges, UP_AXES["z" if to_world is not None else up_axis][1]))
+    fig.add_trace(floor_trace(ranges, min(float(np.nanmin(p[..., 2])) for p in shown.values())))
+    fig.layout.scene.update(scene_layout(ranges, UP_AXES["z" if to_world is not None else up_axis][1]))
 
     frames = []
     for f, t in enumerate(keep):
@@ -287,14 +177,3 @@ def export_html(fig: go.Figure, path, include_plotlyjs=True) -> Path:
     fig.write_html(str(path), include_plotlyjs=include_plotlyjs, include_mathjax=False, full_html=True,
                    auto_play=False)
     return path
-
-
-# ----------------------------------------------------------------------------- explorer widget
-
-def __getattr__(name):
-    """`relpose.viz.SequenceExplorer` and `.Sequence` live in relpose.explorer, which imports this
-    module's helpers: importing it on first use (not at load time) avoids a circular import."""
-    if name in ("Sequence", "SequenceExplorer"):
-        from . import explorer
-        return getattr(explorer, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

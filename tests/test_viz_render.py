@@ -1,13 +1,11 @@
 """The --render animation: files are read back to check frame counts and pixel sizes."""
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
-from PIL import Image
 
-from relpose import render
+from relpose.viz import render
 from relpose.errors import UserError
 from relpose.skeleton import H36M_17
+from viz_helpers import gif_frames
 
 SIZE, DPI = 2, 40  # each panel 80 x 80 pixels
 
@@ -25,11 +23,6 @@ def render_to(path, sequence, **kwargs):
     opts = dict(fps=10, bitrate=500, azim=70.0, output_path=path, viewport=(100, 80), size=SIZE, dpi=DPI)
     opts.update(kwargs)
     return render.render_animation(keypoints, poses, H36M_17, **opts)
-
-
-def gif_frames(path):
-    with Image.open(path) as im:
-        return im.n_frames, im.size
 
 
 def mp4_frames(path):
@@ -122,56 +115,3 @@ def test_validate_selection_lists_valid_choices():
     triples = [("S1", "Eating", 0), ("S1", "Eating", 3)]
     with pytest.raises(UserError, match="valid: 0, 3"):
         render.validate_selection(triples, "S1", "Eating", 1)
-
-
-def test_render_from_args_checks_flags_before_predicting(tmp_path):
-    args = SimpleNamespace(viz_subject="S1", viz_action=None, viz_output=str(tmp_path / "a.gif"), viz_export=None)
-    with pytest.raises(UserError, match="--viz-subject and --viz-action"):
-        render.render_from_args(args, dataset=None, model=None, device=None)
-    args = SimpleNamespace(viz_subject="S1", viz_action="Walk", viz_output=None, viz_export=None)
-    with pytest.raises(UserError, match="--viz-output"):
-        render.render_from_args(args, dataset=None, model=None, device=None)
-    args = SimpleNamespace(viz_subject="S1", viz_action="Walk", viz_output=str(tmp_path / "a.webm"), viz_export=None)
-    with pytest.raises(UserError, match="unsupported extension"):
-        render.render_from_args(args, dataset=None, model=None, device=None)
-
-
-def test_render_from_args_exports_and_renders(tmp_path, monkeypatch):
-    """End to end with a stand-in for the model's sequence prediction (the model has its own tests)."""
-    import torch
-
-    from relpose import evaluate
-    from relpose.cameras import load_rig, normalize_screen_coordinates
-
-    rng = np.random.default_rng(2)
-    T, cam = 8, load_rig("h36m")["S1"][0]
-    stored = rng.normal(size=(T, 17, 3)).astype(np.float32) * 0.2
-    stored[:, 0] = [0.0, 0.0, 5.0]  # trajectory in joint 0, the rest root-relative
-    pixels = rng.uniform(0, 1000, size=(T, 17, 2)).astype(np.float32)
-    dataset = SimpleNamespace(
-        positions_2d={"S1": {"Walking": [normalize_screen_coordinates(pixels, 1000, 1002)]}},
-        positions_3d={"S1": {"Walking": [stored]}}, cameras={"S1": [cam]}, skeleton=H36M_17, fps=50,
-        kps_left=H36M_17.joints_left, kps_right=H36M_17.joints_right, joints_left=H36M_17.joints_left,
-        joints_right=H36M_17.joints_right, has_3d=lambda s: s == "S1")
-    prediction = torch.from_numpy(stored.copy())
-    prediction[:, 0] = 0
-    seen = {}
-
-    def fake_predict(model, poses_2d, **kwargs):
-        seen.update(kwargs, n=len(poses_2d))
-        return prediction
-
-    monkeypatch.setattr(evaluate, "predict_sequence", fake_predict)
-    args = SimpleNamespace(viz_subject="S1", viz_action="Walking", viz_camera=0, viz_output=str(tmp_path / "r.gif"),
-                           viz_export=str(tmp_path / "p.npy"), viz_bitrate=500, viz_no_ground_truth=False,
-                           viz_limit=3, viz_downsample=1, viz_size=1, viz_video=None, viz_skip=0,
-                           test_time_augmentation=False, eval_batch_size=64, amp=False)
-    logs = []
-    render.render_from_args(args, dataset, model=None, device="cpu", causal_shift=0, log=logs.append)
-    assert seen["n"] == T and seen["tta"] is False
-    assert np.array_equal(np.load(tmp_path / "p.npy"), prediction.numpy())  # camera space, as predicted
-    assert gif_frames(tmp_path / "r.gif") == (3, (3 * 80, 80))  # input + reconstruction + ground truth
-    assert any("Wrote 3 frames" in line for line in logs)
-    args.viz_camera = 1
-    with pytest.raises(UserError, match="--viz-camera 1 for S1 'Walking'; valid: 0"):
-        render.render_from_args(args, dataset, model=None, device="cpu")

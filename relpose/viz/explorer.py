@@ -4,9 +4,9 @@ Subject / action / camera menus pick a sequence (`Sequence`: one camera view of 
 frame slider and a play button move through it, with the 2D keypoints in pixels on the left and
 the root-relative 3D ground truth and prediction on the right, plus the frame's MPJPE and worst
 joint. Everything a frame needs is precomputed once per sequence, so moving the slider only swaps
-trace coordinates in place. The drawing helpers (bone sides, polylines, display frame, scene
-layout) come from relpose.viz, which also re-exports `SequenceExplorer` and `Sequence`.
-Needs a Jupyter kernel (ipywidgets); without one use relpose.viz.sequence_animation_figure.
+trace coordinates in place. The drawing helpers come from relpose.viz.primitives.
+Needs a Jupyter kernel (ipywidgets); without one use relpose.viz.sequence_animation_figure. Shown
+in a notebook it is followed by `static_picture()`, a frame strip for readers without a kernel.
 """
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .cameras import image_coordinates
-from .errors import UserError
-from .viz import (SIDES, UP_AXES, _floor_trace, _natural_key, _pose_traces, _scene_layout, bone_sides, cube_ranges,
-                  display_coordinates, keypoints_2d_figure, plotly_list, segment_coordinates, segment_index)
+from ..cameras import image_coordinates
+from ..errors import UserError
+from .figures import keypoints_2d_figure
+from .notebook import show_widget
+from .primitives import (SIDES, UP_AXES, bone_sides, check_up_axis, cube_ranges, display_coordinates, floor_trace,
+                         natural_key, plotly_list, pose_traces, scene_layout, segment_coordinates, segment_index)
+from .static import DEFAULT_EYE, DPI, draw_skeleton_2d, draw_skeleton_3d, view_angles
 
 
 @dataclass
@@ -49,16 +52,14 @@ class SequenceExplorer:
 
         if not sequences:
             raise UserError("SequenceExplorer needs at least one sequence")
-        if up_axis not in UP_AXES:
-            raise UserError(f"unknown up_axis '{up_axis}'; use one of {', '.join(UP_AXES)}")
-        self.sequences, self.skeleton, self.up_axis = dict(sequences), skeleton, up_axis
+        self.sequences, self.skeleton, self.up_axis = dict(sequences), skeleton, check_up_axis(up_axis)
         self.predictions, self.predict_fn = dict(predictions or {}), predict_fn
         self._indices = {side: segment_index(b) for side, b in bone_sides(skeleton).items()}
         self._seq: dict | None = None
         self._busy = False
 
         self.subject_dropdown = widgets.Dropdown(description="subject", options=sorted(
-            {k[0] for k in self.sequences}, key=_natural_key), layout=widgets.Layout(width="180px"))
+            {k[0] for k in self.sequences}, key=natural_key), layout=widgets.Layout(width="180px"))
         self.action_dropdown = widgets.Dropdown(description="action", layout=widgets.Layout(width="260px"))
         self.camera_dropdown = widgets.Dropdown(description="camera", layout=widgets.Layout(width="150px"))
         self.frame_slider = widgets.IntSlider(description="frame", min=0, max=0, layout=widgets.Layout(width="420px"))
@@ -132,18 +133,61 @@ class SequenceExplorer:
         errors = self._seq["errors"]
         return None if errors is None else errors[self.frame_slider.value]
 
+    def static_picture(self, frames=None, count: int = 4):
+        """A frame strip of the shown sequence as a matplotlib Figure, for readers without a kernel:
+        per frame the 2D input in pixels above the root-relative 3D ground truth (light) and prediction.
+
+        `frames` (indices) defaults to `count` frames evenly spread over the sequence.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        seq = self._seq
+        frames = np.linspace(0, seq["T"] - 1, count).round().astype(int) if frames is None else np.asarray(frames)
+        if len(frames) == 0 or frames.min() < 0 or frames.max() >= seq["T"]:
+            raise UserError(f"static_picture frames must lie in 0..{seq['T'] - 1}, got {list(frames)}")
+        view = seq["views"][False]
+        shown_2d = seq["pixels"][frames].reshape(-1, 2)  # crop the image to the person, the same for all frames
+        (x0, y0), (x1, y1) = shown_2d.min(axis=0), shown_2d.max(axis=0)
+        pad = 0.15 * max(x1 - x0, y1 - y0, 1.0)
+        fig = Figure(figsize=(2.4 * len(frames), 5.4), dpi=DPI)
+        FigureCanvasAgg(fig)
+        for k, i in enumerate(frames):
+            ax = fig.add_subplot(2, len(frames), k + 1)
+            draw_skeleton_2d(ax, seq["pixels"][i], self.skeleton)
+            ax.set(xlim=(x0 - pad, x1 + pad), ylim=(y1 + pad, y0 - pad), aspect="equal")  # image y points down
+            ax.tick_params(labelsize=7)
+            ax.set_title(f"frame {i}", fontsize=9)
+            ax3d = fig.add_subplot(2, len(frames), len(frames) + k + 1, projection="3d")
+            for palette, name in ((1, "ground truth"), (0, "prediction")):
+                if name in view["poses"]:
+                    draw_skeleton_3d(ax3d, view["poses"][name][i], self.skeleton, palette=palette,
+                                     linewidth=3.5 if palette else 2, label=name if k == 0 else None)
+            ax3d.set(xlim=view["ranges"][0], ylim=view["ranges"][1], zlim=view["ranges"][2])
+            ax3d.set_box_aspect((1, 1, 1))
+            ax3d.view_init(*view_angles(DEFAULT_EYE))
+            ax3d.tick_params(labelsize=6, pad=0)
+            if seq["errors"] is not None:
+                ax3d.set_title(f"MPJPE {seq['errors'][i].mean():.1f} mm", fontsize=9)
+        s, a, c = seq["key"]
+        fig.suptitle(f"{s} · {a} · camera {c}: 2D input (px, cropped) and 3D (m, root-relative)", fontsize=10)
+        if fig.axes[1].get_legend_handles_labels()[0]:
+            fig.legend(*fig.axes[1].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
+        fig.subplots_adjust(left=0.04, right=0.99, top=0.9, bottom=0.06, wspace=0.25, hspace=0.3)
+        return fig
+
     # --- internals ------------------------------------------------------------------------------
     def _empty_3d_figure(self, height: int) -> go.Figure:
         fig = go.Figure()
         zero = np.zeros((self.skeleton.num_joints, 3))
         sides = bone_sides(self.skeleton)
-        for trace in _pose_traces("ground truth", zero, sides, palette=1, width=9):
+        for trace in pose_traces("ground truth", zero, sides, palette=1, width=9):
             fig.add_trace(trace)
-        for trace in _pose_traces("prediction", zero, sides, palette=0, width=5):
+        for trace in pose_traces("prediction", zero, sides, palette=0, width=5):
             fig.add_trace(trace)
         fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0], mode="lines", name="trajectory",
                                    line=dict(color="#9467bd", width=3), visible=False))
-        fig.add_trace(_floor_trace([[-1, 1]] * 3, 0.0))
+        fig.add_trace(floor_trace([[-1, 1]] * 3, 0.0))
         fig.update_layout(height=height, width=int(height * 1.6), margin=dict(l=0, r=0, t=10, b=0),
                           uirevision="keep-camera", legend=dict(x=0, y=1))
         return fig
@@ -151,7 +195,7 @@ class SequenceExplorer:
     def _fill_options(self) -> None:
         """Cascade: actions of the chosen subject, cameras of the chosen (subject, action)."""
         s = self.subject_dropdown.value
-        actions = sorted({k[1] for k in self.sequences if k[0] == s}, key=_natural_key)
+        actions = sorted({k[1] for k in self.sequences if k[0] == s}, key=natural_key)
         if list(self.action_dropdown.options) != actions:
             keep = self.action_dropdown.value
             self.action_dropdown.options = actions
@@ -203,9 +247,10 @@ class SequenceExplorer:
             views[with_traj] = dict(
                 segs={n: {s: segment_coordinates(p, idx) for s, idx in self._indices.items()}
                       for n, p in shown.items()},
-                path=path, ranges=cube_ranges(pts), floor=float(np.nanmin(pts[:, 2])))
+                poses=shown, path=path, ranges=cube_ranges(pts), floor=float(np.nanmin(pts[:, 2])))
         segs2d = {s: segment_coordinates(pixels, idx) for s, idx in self._indices.items()}
-        return dict(key=key, T=T, res=(seq.res_w, seq.res_h), segs2d=segs2d, views=views, errors=errors)
+        return dict(key=key, T=T, res=(seq.res_w, seq.res_h), pixels=pixels, segs2d=segs2d, views=views,
+                    errors=errors)
 
     def _show_sequence(self, keep_frame: bool = False) -> None:
         key = (self.subject_dropdown.value, self.action_dropdown.value, self.camera_dropdown.value)
@@ -222,7 +267,7 @@ class SequenceExplorer:
             self._busy = False
         titles = UP_AXES[self.up_axis][1]
         with self.fig_3d.batch_update(), self.fig_2d.batch_update():
-            self.fig_3d.layout.scene.update(_scene_layout(view["ranges"], titles))
+            self.fig_3d.layout.scene.update(scene_layout(view["ranges"], titles))
             (x0, x1), (y0, y1) = view["ranges"][:2]
             floor = self.fig_3d.data[-1]
             floor.x, floor.y, floor.z = [x0, x1], [y0, y1], [[view["floor"]] * 2] * 2
@@ -272,9 +317,10 @@ class SequenceExplorer:
                      f" · sequence MPJPE {seq['errors'].mean():.1f} mm")
         self.readout.value = text
 
-    def _ipython_display_(self):  # noqa: D401  (so a bare `explorer` in a cell shows the widget)
-        from IPython.display import display
-        display(self.widget)
+    def _ipython_display_(self):  # noqa: D401  (a bare `explorer` in a cell shows the widget and its picture)
+        s, a, c = self._seq["key"]
+        show_widget(self.widget, self.static_picture,
+                    caption=f"static picture of the explorer: {s} · {a} · camera {c}, frames across the sequence")
 
 
 def _dataset_views(dataset, trajectory_in_root: bool = True):

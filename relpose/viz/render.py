@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
-from .files import atomic_path
+from ..errors import UserError
+from ..files import atomic_path
+from .primitives import display_coordinates, natural_key
 
 WRITERS = {".gif": "pillow", ".mp4": "ffmpeg"}
 RADIUS = 1.7  # metres shown around the root, as published
@@ -64,7 +65,6 @@ def _rooted(poses: np.ndarray, up_axis: str) -> tuple[np.ndarray, tuple[float, f
     World space (up_axis 'z') keeps heights so the floor stays at z = 0 (limits [0, radius]); other
     frames have no floor reference, so the root goes to the origin in all three axes.
     """
-    from .viz import display_coordinates
     shown = display_coordinates(poses, up_axis)
     if up_axis == "z":
         shown[..., :2] -= shown[:, :1, :2]
@@ -200,75 +200,13 @@ def _normalise_available(available) -> dict:
 
 def validate_selection(available, subject, action, camera) -> None:
     """Check --viz-subject/-action/-camera against the data set; the UserError lists the valid choices."""
-    from .viz import _natural_key
     table = _normalise_available(available)
     if subject not in table:
-        raise UserError(f"unknown --viz-subject '{subject}'; valid: {', '.join(sorted(table, key=_natural_key))}")
+        raise UserError(f"unknown --viz-subject '{subject}'; valid: {', '.join(sorted(table, key=natural_key))}")
     if action not in table[subject]:
-        valid = ", ".join(sorted(table[subject], key=_natural_key))
+        valid = ", ".join(sorted(table[subject], key=natural_key))
         raise UserError(f"unknown --viz-action '{action}' for {subject}; valid: {valid}")
     cameras = sorted(table[subject][action])
     if camera not in cameras:
         raise UserError(f"unknown --viz-camera {camera} for {subject} '{action}'; valid: "
                         f"{', '.join(str(c) for c in cameras)}")
-
-
-def render_from_args(args, dataset, model, device, causal_shift: int = 0, log=print) -> None:
-    """`--render`: predict one sequence (--viz-subject/-action/-camera), then export and/or render it.
-
-    As published: the prediction is saved in camera space (--viz-export); for the animation the
-    ground-truth trajectory is added back and both pose sets go to world space with the camera's
-    extrinsics. Without ground truth only the camera's rotation is applied and the lowest point
-    is put on the floor.
-    """
-    from .cameras import camera_to_world, image_coordinates
-    from .evaluate import predict_sequence
-
-    if not args.viz_subject or not args.viz_action:
-        raise UserError("--render needs --viz-subject and --viz-action (and --viz-camera, default 0)")
-    if not args.viz_output and not args.viz_export:
-        raise UserError("--render needs --viz-output PATH (.gif/.mp4) and/or --viz-export PATH (.npy)")
-    if args.viz_output and Path(args.viz_output).suffix.lower() not in WRITERS:
-        raise UserError(f"--viz-output '{args.viz_output}': unsupported extension; use {' or '.join(WRITERS)}")
-    available = {s: {a: len(cams) for a, cams in acts.items()} for s, acts in dataset.positions_2d.items()}
-    subject, action, camera = args.viz_subject, args.viz_action, args.viz_camera
-    validate_selection(available, subject, action, camera)
-
-    keypoints = np.asarray(dataset.positions_2d[subject][action][camera])
-    ground_truth = None
-    if dataset.has_3d(subject):
-        ground_truth = np.array(dataset.positions_3d[subject][action][camera], dtype=np.float32)
-    else:
-        log("INFO: this action is unlabeled. Ground truth will not be rendered.")
-    prediction = predict_sequence(
-        model, keypoints, tta=args.test_time_augmentation, kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-        joints_left=dataset.joints_left, joints_right=dataset.joints_right, causal_shift=causal_shift,
-        batch_size=getattr(args, "eval_batch_size", 1024), device=device, amp=getattr(args, "amp", False),
-    ).float().cpu().numpy()
-    if args.viz_export:
-        log(f"Exporting joint positions to {args.viz_export}")
-        export_predictions(args.viz_export, prediction)  # camera space, as the model predicts
-    if not args.viz_output:
-        return
-
-    cams = dataset.cameras.get(subject) or next(iter(dataset.cameras.values()))
-    cam = cams[camera]
-    if ground_truth is not None:
-        trajectory = ground_truth[:, :1]
-        ground_truth[:, 1:] += trajectory
-        prediction = prediction + trajectory
-        prediction = camera_to_world(prediction, cam["orientation"], cam["translation"])
-        ground_truth = camera_to_world(ground_truth, cam["orientation"], cam["translation"])
-    else:
-        prediction = camera_to_world(prediction, cam["orientation"], np.zeros(3, np.float32))
-        prediction[:, :, 2] -= prediction[:, :, 2].min()  # no trajectory: at least stand on the floor
-    anim_output = {"Reconstruction": prediction}
-    if ground_truth is not None and not args.viz_no_ground_truth:
-        anim_output["Ground truth"] = ground_truth
-    pixels = image_coordinates(keypoints[..., :2], w=cam["res_w"], h=cam["res_h"])
-    log(f"Rendering {subject} / {action} / camera {camera} to {args.viz_output}")
-    n = render_animation(pixels, anim_output, dataset.skeleton, dataset.fps, args.viz_bitrate, cam["azimuth"],
-                         args.viz_output, viewport=(cam["res_w"], cam["res_h"]), limit=args.viz_limit,
-                         downsample=args.viz_downsample, size=args.viz_size, input_video_path=args.viz_video,
-                         input_video_skip=args.viz_skip)
-    log(f"Wrote {n} frames to {args.viz_output}")
