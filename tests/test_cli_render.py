@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from relpose.cli import render as cli_render
+from relpose.viz import render as viz_render
 from relpose.cli.parser import parse_args
 from relpose.cli.render import render_from_args
 from relpose.cli.run import check_outputs
@@ -50,7 +50,7 @@ def test_render_from_args_exports_and_renders(tmp_path, monkeypatch):
         seen.update(kwargs, n=len(poses_2d))
         return prediction
 
-    monkeypatch.setattr(cli_render, "predict_sequence", fake_predict)
+    monkeypatch.setattr(viz_render, "predict_sequence", fake_predict)  # render_take predicts
     args = SimpleNamespace(viz_subject="S1", viz_action="Walking", viz_camera=0, viz_output=str(tmp_path / "r.gif"),
                            viz_export=str(tmp_path / "p.npy"), viz_bitrate=500, viz_no_ground_truth=False,
                            viz_limit=3, viz_downsample=1, viz_size=1, viz_video=None, viz_skip=0,

@@ -161,14 +161,22 @@ def refresh(path: str, timeout: int = 1800) -> float:
 
     nb = nbformat.read(path, as_version=4)
     env_mode = os.environ.pop("RELPOSE_MODE", None)
+    env_epochs = os.environ.pop("RELPOSE_EPOCHS", None)
+    # No progress bars in stored outputs (they would be widgets without state); a person running the
+    # notebook sees them.
+    env_progress = os.environ.get("RELPOSE_PROGRESS")
+    os.environ["RELPOSE_PROGRESS"] = "0"
     t0 = time.perf_counter()
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                                 resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
         client.execute()
     finally:
-        if env_mode is not None:
-            os.environ["RELPOSE_MODE"] = env_mode
+        os.environ.pop("RELPOSE_PROGRESS")
+        for name, value in (("RELPOSE_MODE", env_mode), ("RELPOSE_EPOCHS", env_epochs),
+                            ("RELPOSE_PROGRESS", env_progress)):
+            if value is not None:
+                os.environ[name] = value
     _write(path, notebook_text(nb))
     return time.perf_counter() - t0
 

@@ -24,14 +24,14 @@ from .notebook import StaticImageRenderer, picture_bundle, register_renderer, sh
 from .primitives import (PALETTES, SIDES, UP_AXES, bone_sides, check_up_axis, cube_ranges, display_coordinates,
                          floor_trace, joint_side, natural_key, plotly_list, pose_traces, scene_layout,
                          segment_coordinates, segment_index)
-from .render import export_predictions, read_video, render_animation, validate_selection
+from .render import export_predictions, read_video, render_animation, render_take, validate_selection
 from .static import draw_skeleton_2d, draw_skeleton_3d, png_bytes, static_figure, static_png
 
 __all__ = [
     "bone_sides", "check_up_axis", "compact_plotly_json", "cube_ranges", "display_coordinates", "draw_skeleton_2d",
     "draw_skeleton_3d", "export_html", "export_predictions", "floor_trace", "joint_error_figure", "joint_side",
     "keypoints_2d_figure", "natural_key", "PALETTES", "picture_bundle", "plotly_list", "PLOTLY_MIME", "png_bytes",
-    "pose_traces", "read_video", "register_renderer", "render_animation", "save_training_curves", "scene_layout",
+    "pose_traces", "read_video", "register_renderer", "render_animation", "render_take", "save_training_curves", "scene_layout",
     "segment_coordinates", "segment_index", "Sequence", "sequence_animation_figure", "SequenceExplorer",
     "show_widget", "SIDES", "skeleton_figure", "static_figure", "static_png", "StaticImageRenderer",
     "training_curves_figure", "UP_AXES", "validate_selection",

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cameras import camera_to_world, image_coordinates
 from ..errors import UserError
+from ..evaluate import predict_sequence
 from ..files import atomic_path
 from .primitives import display_coordinates, natural_key
 
@@ -210,3 +212,55 @@ def validate_selection(available, subject, action, camera) -> None:
     if camera not in cameras:
         raise UserError(f"unknown --viz-camera {camera} for {subject} '{action}'; valid: "
                         f"{', '.join(str(c) for c in cameras)}")
+
+
+def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, output=None, export=None,
+                tta: bool = True, ground_truth: bool = True, limit: int = -1, downsample: int = 1, size: int = 5,
+                bitrate: int = 3000, video=None, video_skip: int = 0, batch_size: int = 1024, device=None,
+                amp: bool = False, log=print) -> np.ndarray:
+    """The paper's `--render` as a function: predict one take as seen by one camera, export it and/or animate it.
+
+    As published: the prediction is saved in camera space (`export`, .npy); for the animation (`output`,
+    .gif/.mp4) the ground-truth trajectory is added back and both pose sets go to world space with the
+    camera's extrinsics. Without ground truth only the camera's rotation is applied and the lowest point is
+    put on the floor. Returns the camera-space prediction (T, J, 3).
+    """
+    available = {s: {a: len(cams) for a, cams in acts.items()} for s, acts in dataset.positions_2d.items()}
+    validate_selection(available, subject, action, camera)
+    keypoints = np.asarray(dataset.positions_2d[subject][action][camera])
+    truth = None
+    if dataset.has_3d(subject):
+        truth = np.array(dataset.positions_3d[subject][action][camera], dtype=np.float32)
+    else:
+        log("INFO: this action is unlabeled. Ground truth will not be rendered.")
+    prediction = predict_sequence(
+        model, keypoints, tta=tta, kps_left=dataset.kps_left, kps_right=dataset.kps_right,
+        joints_left=dataset.joints_left, joints_right=dataset.joints_right, batch_size=batch_size, device=device,
+        amp=amp).float().cpu().numpy()
+    if export:
+        log(f"Exporting joint positions to {export}")
+        export_predictions(export, prediction)  # camera space, as the model predicts
+    if not output:
+        return prediction
+
+    cams = dataset.cameras.get(subject) or next(iter(dataset.cameras.values()))
+    cam = cams[camera]
+    shown = prediction
+    if truth is not None:
+        trajectory = truth[:, :1]
+        truth[:, 1:] += trajectory
+        shown = camera_to_world(prediction + trajectory, cam["orientation"], cam["translation"])
+        truth = camera_to_world(truth, cam["orientation"], cam["translation"])
+    else:
+        shown = camera_to_world(prediction, cam["orientation"], np.zeros(3, np.float32))
+        shown[:, :, 2] -= shown[:, :, 2].min()  # no trajectory: at least stand on the floor
+    poses = {"Reconstruction": shown}
+    if truth is not None and ground_truth:
+        poses["Ground truth"] = truth
+    pixels = image_coordinates(keypoints[..., :2], w=cam["res_w"], h=cam["res_h"])
+    log(f"Rendering {subject} / {action} / camera {camera} to {output}")
+    n = render_animation(pixels, poses, dataset.skeleton, dataset.fps, bitrate, cam.get("azimuth", 0), output,
+                         viewport=(cam["res_w"], cam["res_h"]), limit=limit, downsample=downsample, size=size,
+                         input_video_path=video, input_video_skip=video_skip)
+    log(f"Wrote {n} frames to {output}")
+    return prediction
