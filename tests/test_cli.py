@@ -10,7 +10,7 @@ from relpose import checkpoints
 from relpose.cli import main
 from relpose.cli.parser import parse_args
 
-from conftest import TINY_MODEL
+from cli_helpers import TINY_MODEL
 
 
 def relpose(*args, cwd=None):

@@ -14,7 +14,7 @@ from relpose.runtime import Distributed
 from relpose.train import TrainConfig, make_optimizer, train_epochs
 from relpose.windows import WindowSampler
 
-from conftest import TINY_MODEL
+from cli_helpers import TINY_MODEL
 
 
 def _free_port() -> int:

@@ -12,7 +12,7 @@ import pytest
 from relpose.errors import UserError
 from relpose.files import FolderLock, atomic_path, check_output_file, check_writable_folder, remove_stray_temporaries
 
-from conftest import TINY_MODEL
+from cli_helpers import TINY_MODEL
 
 
 def relpose(*args, wait=True):
