@@ -28,13 +28,11 @@ import tempfile
 import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)   # run as a script from anywhere: the kit beside it
+from relpose.lab.intervals import mean_interval  # noqa: E402
 DEFAULT_FLAGS = ("-d synth -k det -arc 3,3,3 -ch 64 -lfd 64 --hidden 256 --stage 1 -e 6 -b 512 "
                  "--downsample 4 --subset 0.3").split()
 MPJPE_LINE = re.compile(r"Protocol #1\s+\(MPJPE\) action-wise average:\s+([0-9.]+) mm")
-# two-sided 95% quantiles of Student's t, by degrees of freedom (beyond 30: the normal's 1.96, ~4% narrow at 31)
-T975 = dict(enumerate([12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-                       2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-                       2.052, 2.048, 2.045, 2.042], start=1))
 
 
 def train_and_evaluate(flags: list[str], seed: int, amp: bool, device: str | None, workdir: str) -> tuple[float, float]:
@@ -66,12 +64,9 @@ def train_and_evaluate(flags: list[str], seed: int, amp: bool, device: str | Non
 
 
 def interval95(values: list[float]) -> tuple[float, float]:
-    """Mean and half-width of its 95% confidence interval (Student's t)."""
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, math.nan
-    t = T975.get(len(values) - 1, 1.96)
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
+    """Mean and half-width of its 95% confidence interval (Student's t, relpose.lab.intervals)."""
+    r = mean_interval(values)
+    return r.mean, r.half_width
 
 
 def main(argv=None):

@@ -26,6 +26,7 @@ from .skeleton import H36M_17, H36M_KEPT_JOINTS, HUMANEVA_15, Skeleton
 
 GET_DATA = "see data/README.md, section 'Getting the data'"
 GET_SYNTH = "run `python -m relpose.synth` or `make demo` to generate it"
+GET_MOCAP = "run `python -m relpose.mocap` to make it from pybullet's DeepMimic clips (pip install pybullet==3.2.7)"
 
 
 # ----------------------------------------------------------------------------- the registry
@@ -105,6 +106,11 @@ register_dataset(DatasetSpec("humaneva15", "HumanEva-I set (15 joints)", HUMANEV
 register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17), GET_SYNTH, keypoints=("gt", "det"),
                              default_keypoints="det", subjects_train=H36M_TRAIN, subjects_test=H36M_TEST,
                              maker="relpose.synth:ensure_synthetic"))
+# Real motion capture (DeepMimic's clips from pybullet, see relpose.mocap), for testing only: every clip is
+# an action of one subject seen by S11's cameras; no training subjects.
+register_dataset(DatasetSpec("mocap", "motion-capture test set", H36M_17, "h36m", (17,), GET_MOCAP,
+                             keypoints=("gt", "det"), default_keypoints="det", subjects_test=("S11",),
+                             maker="relpose.mocap:ensure_mocap"))
 
 
 def without_trajectory(poses_3d):
