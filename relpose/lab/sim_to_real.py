@@ -1,0 +1,110 @@
+"""The sim-to-real gap: a model's error on the real motion-capture clips (-d mocap) beside its error
+on the synthetic test subjects, with the same 2D keypoint kind (gt or det) and frame rate.
+
+Both sets are evaluated as the published protocol does (Protocol #1 MPJPE and #2 P-MPJPE, action-wise
+averages; on mocap every clip is an action), at the model's training `downsample`: a model trained on
+every 4th frame has learnt 12.5 fps motion, so 50 fps clips are shown to it at 12.5 fps too. As the
+clips are short (0.8-4.4 s), every phase k = 0..downsample-1 of each sequence (frames k, k+d, ...) is
+evaluated, so that all frames count. The per-joint errors (mm, pooled over frames) and the per-action
+errors show where the gap lies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..evaluate import evaluate_sequences
+from ..tables import text_table
+
+SYNTH_TEST_SUBJECTS = ("S9", "S11")
+MOCAP_SUBJECTS = ("S11",)
+
+
+@dataclass
+class SetError:
+    """Errors of one model on one data set (mm)."""
+
+    name: str
+    mpjpe_mm: float                                     # Protocol #1, action-wise average
+    p_mpjpe_mm: float                                   # Protocol #2, action-wise average
+    per_action: dict = field(default_factory=dict)      # action -> (MPJPE, P-MPJPE, frames)
+    per_joint_mm: np.ndarray | None = None              # (J,) pooled over all frames
+    frames: int = 0
+
+
+def set_error(model, dataset, subjects, *, downsample: int = 1, tta: bool = True, cameras=None,
+              batch_size: int = 1024) -> SetError:
+    """Protocol #1/#2 per action and the per-joint error of `model` on `subjects` of `dataset`."""
+    model.eval()
+    flips = dict(kps_left=dataset.kps_left, kps_right=dataset.kps_right,
+                 joints_left=dataset.joints_left, joints_right=dataset.joints_right)
+    per_action, joint_sum, frames = {}, 0.0, 0
+    for action, pairs in dataset.actions_by_name(list(subjects)).items():
+        poses_3d, poses_2d = dataset.fetch_actions(pairs)
+        n_cams = len(dataset.cameras[pairs[0][0]])
+        keep = [k for k in range(len(poses_2d)) if cameras is None or k % n_cams in cameras]
+        p3 = [poses_3d[k][phase::downsample] for k in keep for phase in range(downsample)]
+        p2 = [poses_2d[k][phase::downsample] for k in keep for phase in range(downsample)]
+        r, predictions = evaluate_sequences(model, p3, p2, action=action, tta=tta, batch_size=batch_size,
+                                            return_predictions=True, **flips)
+        per_action[action] = (r.mpjpe_mm, r.p_mpjpe_mm, r.frames)
+        for pred, target in zip(predictions, p3):
+            target = np.array(target, dtype=np.float32)
+            target[:, 0] = 0
+            joint_sum = joint_sum + np.linalg.norm(pred - target, axis=-1).sum(axis=0) * 1000
+            frames += len(target)
+    values = np.array([v[:2] for v in per_action.values()])
+    return SetError(dataset.name, float(values[:, 0].mean()), float(values[:, 1].mean()), per_action,
+                    joint_sum / max(frames, 1), frames)
+
+
+@dataclass
+class Gap:
+    """One model's error on the synthetic test subjects and on the motion-capture clips."""
+
+    synth: SetError
+    mocap: SetError
+
+    @property
+    def gap_mm(self) -> float:
+        return self.mocap.mpjpe_mm - self.synth.mpjpe_mm
+
+    @property
+    def ratio(self) -> float:
+        return self.mocap.mpjpe_mm / self.synth.mpjpe_mm
+
+
+def sim_to_real_gap(model, synth_dataset, mocap_dataset, *, downsample: int = 1, tta: bool = True,
+                    synth_subjects=SYNTH_TEST_SUBJECTS, synth_cameras=None) -> Gap:
+    """The model on the synthetic test subjects and on every mocap clip, same keypoints and `downsample`."""
+    if synth_dataset.keypoints != mocap_dataset.keypoints:
+        from ..errors import UserError
+        raise UserError(f"compare like with like: synthetic keypoints '{synth_dataset.keypoints}' but mocap "
+                        f"'{mocap_dataset.keypoints}'; load both with the same -k")
+    return Gap(set_error(model, synth_dataset, synth_subjects, downsample=downsample, tta=tta, cameras=synth_cameras),
+               set_error(model, mocap_dataset, MOCAP_SUBJECTS, downsample=downsample, tta=tta))
+
+
+def gap_table(gaps: dict) -> str:
+    """{model name: Gap} as one row each: synthetic and mocap Protocol #1/#2, the gap and the ratio."""
+    rows = [[name, g.synth.mpjpe_mm, g.synth.p_mpjpe_mm, g.mocap.mpjpe_mm, g.mocap.p_mpjpe_mm, g.gap_mm, g.ratio]
+            for name, g in gaps.items()]
+    width = max(8, *(len(n) + 2 for n in gaps))
+    return text_table(["model", "synth P1", "synth P2", "mocap P1", "mocap P2", "gap P1", "ratio"], rows,
+                      widths=[width, 10, 10, 10, 10, 9, 7], formats=["", ".1f", ".1f", ".1f", ".1f", "+.1f", ".2f"],
+                      note="(mm, action-wise averages; mocap: every DeepMimic clip is an action)")
+
+
+def where_table(gap: Gap, joint_names, worst: int = 6) -> str:
+    """Where the gap lies: per joint, mocap and synthetic error and their difference (largest first),
+    then the `worst` mocap clips."""
+    diff = gap.mocap.per_joint_mm - gap.synth.per_joint_mm
+    order = np.argsort(-diff)
+    joints = text_table(["joint", "synth", "mocap", "mocap-synth"],
+                        [[joint_names[j], gap.synth.per_joint_mm[j], gap.mocap.per_joint_mm[j], diff[j]]
+                         for j in order], widths=[12, 8, 8, 13], formats=["", ".1f", ".1f", "+.1f"])
+    clips = sorted(gap.mocap.per_action.items(), key=lambda kv: -kv[1][0])[:worst]
+    actions = text_table(["mocap clip", "MPJPE", "P-MPJPE", "frames"], [[a, *v] for a, v in clips],
+                         widths=[22, 8, 9, 8], formats=["", ".1f", ".1f", "d"])
+    return joints + "\n\n" + actions
