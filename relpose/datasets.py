@@ -72,8 +72,9 @@ class DatasetSpec:
             raise UserError(f"the {self.description} has 2D keypoints {', '.join(map(repr, self.keypoints))}, "
                             f"not '{keypoints}': use {choices}")
 
-    def make_missing(self, keypoints: str, data_dir="data", log=print) -> None:
-        """Write the files of a kit-made set that are missing (nothing for sets the user brings)."""
+    def make_missing(self, keypoints: str | None, data_dir="data", log=print) -> None:
+        """Write the files of a kit-made set that are missing (all of them for keypoints=None; nothing for
+        sets the user brings)."""
         if self.maker is None:
             return
         import importlib

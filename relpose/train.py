@@ -225,9 +225,12 @@ def train_step(model, optimizer: torch.optim.Optimizer, inputs_2d: torch.Tensor,
 
 def train_epochs(model, sampler: WindowSampler, optimizer: torch.optim.Optimizer, cfg: TrainConfig, *,
                  device: torch.device, start_epoch: int = 0, lr: float | None = None, history: History | None = None,
-                 evaluate_fn=None, callbacks=(), dist: Distributed = Distributed(), progress: bool = True,
+                 evaluate_fn=None, callbacks=(), dist: Distributed = Distributed(), progress: bool | float = True,
                  log=print) -> History:
     """Run epochs start_epoch+1 .. cfg.epochs. `model` may be DistributedDataParallel-wrapped.
+
+    `progress`: a progress bar per epoch (True), none (False), or one redrawn at most every `progress`
+    seconds (a number).
 
     The dropout masks of each epoch come from a generator seeded by (seed, epoch), and the window
     order from the sampler's persistent RandomState, so a run resumed from a checkpoint ends where
@@ -248,6 +251,7 @@ def train_epochs(model, sampler: WindowSampler, optimizer: torch.optim.Optimizer
         frames = 0
         show = progress and dist.is_main
         bar = tqdm(sampler, total=sampler.num_batches, disable=not show,
+                   mininterval=0.1 if progress is True else float(progress or 0.1),
                    desc=f"stage {cfg.stage} epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
         for step, (inputs_2d, targets_3d) in enumerate(bar):
             loss = train_step(model, optimizer, inputs_2d, targets_3d, device=device, amp=cfg.amp)
@@ -292,7 +296,7 @@ def train_epochs(model, sampler: WindowSampler, optimizer: torch.optim.Optimizer
 
 def train_stage(model: RIEModel, dataset: PoseDataset, cfg: TrainConfig, *, subjects, actions=None,
                 valid_subjects=None, device="cpu", resume: dict | None = None, callbacks=(),
-                dist: Distributed = Distributed(), progress: bool = True, log=print) -> tuple[RIEModel, History]:
+                dist: Distributed = Distributed(), progress: bool | float = True, log=print) -> tuple[RIEModel, History]:
     """Train one stage of `model` (in place) on `subjects` of `dataset`; returns the model and its history.
 
     Load the previous stage first (`load_previous_stage`); stage 2 freezes the encoders here.

@@ -70,3 +70,31 @@ def test_ablation_intervals_comparisons_and_tables(tiny_ablation):
     assert "translate (px)" in r.curve_table("translate")
     with pytest.raises(UserError, match="no 'scale' curve"):
         r.curve_intervals("scale")
+
+
+def test_growth_slope_and_claims_are_paired_arithmetic(tiny_ablation):
+    r, _ = tiny_ablation
+    g = ab.growth(r, "translate")     # one perturbed level: growth = that level minus clean, per seed
+    for e in ("raw", "raw+pos"):
+        assert g[e] == pytest.approx([r.curves["translate"][e][1][s] - r.clean[e][s] for s in range(2)])
+    slope = ab.speed_slope(r)
+    assert slope["raw"] == pytest.approx([r.speed["raw"][2][s] - r.speed["raw"][0][s] for s in range(2)])
+    lines = ab.claims(r, ours="raw+pos")
+    assert len(lines) == 4   # accuracy, two perturbations, global motion
+    d = np.subtract(r.clean["raw+pos"], r.clean["raw"]).mean()
+    assert f"{d:+.1f}" in lines[0]
+    assert all(any(w in line for w in ("holds", "contradicted", "undecided")) for line in lines)
+    with pytest.raises(UserError, match="no perturbed level"):
+        ab.growth(ab.AblationResult(["raw"], [0], "x", clean={"raw": [1.0]}, levels={"noise": [0]},
+                                    curves={"noise": {"raw": [[1.0]]}}), "noise")
+
+
+def test_figures_have_one_panel_per_perturbation_and_labelled_axes(tiny_ablation):
+    import matplotlib
+    matplotlib.use("Agg")
+    r, _ = tiny_ablation
+    fig = ab.plot_curves(r)
+    assert [a.get_xlabel() for a in fig.axes] == ["translation (px)", "noise σ (px)"]
+    assert all(a.get_ylabel() == "MPJPE (mm)" for a in fig.axes)
+    fig = ab.plot_speed(r)
+    assert "px" in fig.axes[0].get_xlabel() and len(fig.axes[0].get_xticklabels()) == 3

@@ -159,3 +159,33 @@ def test_train_stage_matches_the_loop_and_records_its_configuration(tiny_data_di
     assert ModelConfig.from_dict(ckpt["config"]) == model.config and TrainConfig.from_dict(ckpt["train_config"]) == cfg
     assert ckpt["data"] == {"dataset": "synth", "keypoints": "gt", "fps": 12.5, "layout": "h36m"}
     assert ckpt["history"]["epochs"] == [1, 2]
+
+
+@pytest.mark.parametrize("progress, shown, interval", [(True, True, 0.1), (False, False, None), (5.0, True, 5.0)])
+def test_progress_bar_is_off_or_redrawn_at_most_every_given_seconds(monkeypatch, progress, shown, interval):
+    # A notebook's bar must not flood the kernel's output channel (see relpose.lab.settings).
+    import relpose.train as train_module
+    made = []
+
+    class FakeBar(list):
+        def set_postfix(self, **_):
+            pass
+
+    def fake_tqdm(iterable, **kwargs):
+        made.append(kwargs)
+        return FakeBar(iterable)
+    monkeypatch.setattr(train_module, "tqdm", fake_tqdm)
+    model = RIEModel(ModelConfig(stage=1, **CFG))
+    train_epochs(model, toy_sampler(), make_optimizer(model, 1e-3, torch.device("cpu")),
+                 TrainConfig(stage=1, epochs=1), device=torch.device("cpu"), progress=progress, log=lambda *_: None)
+    assert len(made) == 1 and made[0]["disable"] is (not shown)
+    if shown:
+        assert made[0]["mininterval"] == interval
+
+
+def test_notebook_settings_redraw_progress_rarely_or_not_at_all(monkeypatch, tmp_path):
+    from relpose.lab import settings as lab
+    monkeypatch.delenv("RELPOSE_PROGRESS", raising=False)
+    assert lab.settings("quick", root=str(tmp_path)).progress == lab.PROGRESS_SECONDS >= 1
+    monkeypatch.setenv("RELPOSE_PROGRESS", "0")
+    assert lab.settings("quick", root=str(tmp_path)).progress is False

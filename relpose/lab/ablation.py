@@ -14,10 +14,13 @@ once per seed, evaluates every model on the same test sequences and returns an `
   jitter (about 3 px per frame) from posing as motion. Frames are binned by the rank of their speed
   (the same bins for every model), so each bin holds as many frames (±1).
 
-The recipe (ABLATION_PRESET): the quick architecture (receptive field 27), 3 epochs on a tenth of
-each take, every 4th frame, batch 256. On the synthetic default set one run trains ~15k windows
-per epoch; measured 10.3 s for one run (raw+pos+temp, seed 0; ~4,300 windows/s with start-up) on 2 shared CPU cores (2026-12-03, torch 2.13 CPU), so 4
-variants x 5 seeds train in about 4 minutes, evaluation adding well under a minute.
+The recipe (ABLATION_PRESET, `lab_preset("quick")`): a smaller model than the quick one (filter widths
+3,3: receptive field 9; 32 channels, latent 32, FC width 128), 4 epochs on a tenth of each take, every
+4th frame, batch 512. On the synthetic default set one run trains ~15k windows per epoch in ~30 steps,
+and a step costs about as much as its ~75 module calls, not its FLOPs: measured 36 s to train the 4
+variants of one seed and 5 s to evaluate them (4 actions, one camera, no flipping) on 2 CPU cores
+(2026-12-03, torch 2.13 CPU, AVX512-BF16/AMX, fp32), so 5 seeds take under 4 minutes. Full mode uses
+robustness.LAB_PRESETS['full'] (the paper's stage 1).
 """
 from __future__ import annotations
 
@@ -28,20 +31,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import presets
-from .intervals import mean_interval, paired_comparison
-from .robustness import IDENTITY, UNITS, evaluate_models, train_ablation
+from .intervals import HIGHER, LOWER, UNDECIDED, mean_interval, paired_comparison
+from .robustness import IDENTITY, LAB_PRESETS, UNITS, evaluate_models, train_ablation
 from ..encoding import ENCODINGS, ROOT_JOINT
 from ..errors import UserError
 from ..tables import text_table
 
 ABLATION_PRESET = dataclasses.replace(
-    presets.QUICK, name="ablation-quick",
-    stages={1: presets.QUICK.train_config(1, epochs=3, subset=0.1, batch_size=256)})
+    presets.QUICK, name="ablation-quick", filter_widths=(3, 3), channels=32, latent_dim=32, hidden=128,
+    stages={1: presets.QUICK.train_config(1, epochs=4, subset=0.1, batch_size=512)})
 QUICK_SEEDS = (0, 1, 2, 3, 4)
 LEVELS = {"translate": [0, 100, 200, 400], "scale": [1.0, 0.8, 1.25], "noise": [0, 5, 10, 20], "drop": [0, 2, 4]}
 SPEED_SPAN = 2          # frames each side of the central difference
 SPEED_BINS = 4          # equal-count bins of the root's 2D speed
 BASELINE = "raw"
+
+
+def lab_preset(mode: str, epochs: int | None = None):
+    """The ablation's stage-1 recipe for a lab mode ('quick': ABLATION_PRESET; 'full': the paper's stage 1),
+    with every run shortened or lengthened to `epochs` when given."""
+    if mode not in ("quick", "full"):
+        raise UserError(f"unknown lab mode '{mode}': use 'quick' or 'full'")
+    return (ABLATION_PRESET if mode == "quick" else LAB_PRESETS["full"]).with_epochs(epochs)
 
 
 def root_speed_px(poses_2d, res_w: float, downsample: int = 1, span: int = SPEED_SPAN) -> np.ndarray:
@@ -133,7 +144,7 @@ class AblationResult:
             rows.append([format(level, "g"), *cells, " / ".join(verdicts)])
         others = [e for e in names if e != BASELINE]
         return text_table([f"{perturbation} ({UNITS[perturbation]})", *names, "vs raw: " + " / ".join(others)], rows,
-                          widths=[18] + [max(15, len(e) + 2) for e in names] + [40],
+                          sep="  ",
                           note=f"(MPJPE mm, mean ± 95% half-width over {len(self.seeds)} seeds; verdicts paired by seed)")
 
     def speed_table(self) -> str:
@@ -148,7 +159,7 @@ class AblationResult:
             rows.append([f"{lo:.2f}-{hi:.2f}", n, *cells, " / ".join(verdicts)])
         others = [e for e in names if e != BASELINE]
         return text_table(["root speed px/frame", "frames", *names, "vs raw: " + " / ".join(others)], rows,
-                          widths=[20, 8] + [max(15, len(e) + 2) for e in names] + [40],
+                          sep="  ",
                           note="(per-frame MPJPE mm, mean ± 95% half-width over seeds; speed of the root in the 2D "
                                "input, central difference over 4 frames, pixels per 50 fps frame)")
 
@@ -179,13 +190,12 @@ def run_ablation(settings, sequences: dict, *, encodings=ENCODINGS, seeds=QUICK_
     its unperturbed level, which is taken from the clean evaluation).
     """
     from ..weights import load_model
-    from .robustness import LAB_PRESETS
     from .settings import load_data
 
     encodings, seeds = list(encodings), list(seeds)
     if not encodings or not seeds:
         raise UserError("the ablation needs at least one encoding and one seed")
-    preset = preset or (ABLATION_PRESET if settings.mode == "quick" else LAB_PRESETS["full"])
+    preset = preset or lab_preset(settings.mode)
     levels = LEVELS if levels is None else levels
     dataset = dataset or load_data(settings)
     speeds, which, edges = _speed_bins(sequences, downsample, speed_bins)
@@ -219,3 +229,87 @@ def run_ablation(settings, sequences: dict, *, encodings=ENCODINGS, seeds=QUICK_
         log(f"seed {seed}: trained/loaded {len(encodings)} variants in {t1 - t0:.0f} s, evaluated in "
             f"{time.perf_counter() - t1:.0f} s")
     return result
+
+
+# ----------------------------------------------------------------------------- claims and figures
+
+def growth(result: AblationResult, perturbation: str) -> dict:
+    """{enc: per seed, the error's growth over its clean value, averaged over the perturbed levels}:
+    how much a variant degrades, independently of how accurate it is unperturbed."""
+    curve, levels = result._curve(perturbation), result.levels[perturbation]
+    perturbed = [k for k, level in enumerate(levels) if level != IDENTITY[perturbation]]
+    if not perturbed:
+        raise UserError(f"the '{perturbation}' curve has no perturbed level (levels {levels})")
+    return {e: [float(np.mean([curve[e][k][s] - result.clean[e][s] for k in perturbed]))
+                for s in range(len(result.seeds))] for e in curve}
+
+
+def speed_slope(result: AblationResult) -> dict:
+    """{enc: per seed, the error in the fastest speed bin minus the error in the slowest}: how much
+    more the person's global motion in the image costs each variant."""
+    return {e: [fast - slow for fast, slow in zip(bins[-1], bins[0])] for e, bins in result.speed.items()}
+
+
+def claims(result: AblationResult, ours: str = "raw+pos+temp", baseline: str = BASELINE) -> list[str]:
+    """The paper's claims as sentences computed from `result`: each a paired comparison over the seeds
+    of `ours` against `baseline`, with its verdict (lower / higher / undecided at 95%)."""
+    def said(what: str, values: dict, lower_is: str) -> str:
+        c = paired_comparison(values[ours], values[baseline], ours, baseline)
+        d = c.difference
+        holds = {LOWER: f"holds ({lower_is})", HIGHER: "contradicted (the opposite is measured)",
+                 UNDECIDED: "undecided"}[c.verdict]
+        return f"{what}: {ours} minus {baseline} = {d.mean:+.1f} ± {d.half_width:.1f} mm -> {holds}"
+
+    lines = [said("more accurate (clean MPJPE)", result.clean, "more accurate")]
+    for p in result.curves:
+        if any(level != IDENTITY[p] for level in result.levels[p]):
+            lines.append(said(f"more robust to {p} (growth over clean)", growth(result, p), "degrades less"))
+    if len(result.speed_frames) > 1:
+        lines.append(said("less hurt by global motion (fastest minus slowest speed bin)", speed_slope(result),
+                          "less hurt"))
+    return lines
+
+
+def plot_curves(result: AblationResult, perturbations=None):
+    """One panel per perturbation: mean MPJPE (mm) over the seeds with its 95% interval, per variant."""
+    import matplotlib.pyplot as plt
+    from .robustness import AXIS_LABELS
+
+    names = list(perturbations or result.curves)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
+    for ax, p in zip(axes[0], names):
+        levels = np.asarray(result.levels[p], dtype=float)
+        order = np.argsort(levels)
+        for e, per_level in result.curve_intervals(p).items():
+            mean = np.array([r.mean for r in per_level])[order]
+            half = np.nan_to_num(np.array([r.half_width for r in per_level]))[order]
+            ax.plot(levels[order], mean, marker="o", ms=3, label=e)
+            ax.fill_between(levels[order], mean - half, mean + half, alpha=0.15)
+        ax.set_xlabel(AXIS_LABELS[p])
+        ax.set_ylabel("MPJPE (mm)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"mean and 95% interval over {len(result.seeds)} seeds", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_speed(result: AblationResult, ax=None):
+    """Per-frame MPJPE (mm) against the bins of the root's 2D speed, mean and 95% interval per variant."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 3.0))
+    edges = np.asarray(result.speed_edges)
+    centres = np.arange(len(result.speed_frames))
+    for i, (e, per_bin) in enumerate(result.speed_intervals().items()):
+        mean = [r.mean for r in per_bin]
+        half = np.nan_to_num([r.half_width for r in per_bin])
+        ax.errorbar(centres + (i - 1.5) * 0.08, mean, yerr=half, marker="o", ms=3, capsize=2, label=e)
+    ax.set_xticks(centres, [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])], fontsize=7)
+    ax.set_xlabel("root speed in the 2D input (px per 50 fps frame)")
+    ax.set_ylabel("per-frame MPJPE (mm)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.figure.tight_layout()
+    return ax.figure

@@ -7,6 +7,12 @@ shortens every stage); `RELPOSE_MODE` / `RELPOSE_EPOCHS` in the environment over
 notebook. Training goes through relpose.train.train_stage, exactly what `python -m relpose` runs;
 RELPOSE_PROGRESS=0 turns its progress bars off (the output-refreshing tool does, so stored outputs stay
 small).
+
+A notebook's bar is redrawn at most every PROGRESS_SECONDS: each redraw is a message on the kernel's
+output channel, which drops messages once about a thousand wait unread, and nbval reads a cell's
+messages only when the cell ends, so a bar redrawn ten times a second through a long training cell
+lost the cell's final message and failed it on a slow machine.
+
 """
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ from ..train import CheckpointWriter, History, checkpoint_name, load_previous_st
 from ..weights import load_model as load_model_file
 from . import presets
 
+PROGRESS_SECONDS = 5.0   # a notebook's progress bar is redrawn at most this often (see above)
+
 
 @dataclass
 class Settings:
@@ -35,7 +43,7 @@ class Settings:
     checkpoint_dir: str
     preset: presets.Preset
     device: str
-    progress: bool = True
+    progress: bool | float = True   # a bar (True), none (False), or one redrawn every that many seconds
     model_overrides: dict = field(default_factory=dict)   # ModelConfig fields changed from the preset
 
     def checkpoint_name(self, stage: int) -> str:
@@ -88,7 +96,7 @@ def settings(mode: str | None = None, root: str | None = None, preset: str = "qu
     root = root or find_root()
     data_dir = os.path.join(root, "data")
     # Progress bars while a person watches; the tool that stores the notebooks' outputs turns them off.
-    progress = os.environ.get("RELPOSE_PROGRESS", "1") != "0"
+    progress = PROGRESS_SECONDS if os.environ.get("RELPOSE_PROGRESS", "1") != "0" else False
     if mode == "quick":
         # Two threads everywhere: results then do not depend on the machine's core count.
         torch.set_num_threads(2)
@@ -123,8 +131,12 @@ def notebook_setup() -> None:
 
 
 def ensure_data(s: Settings) -> None:
-    """Make the mode's data if it is the kit's own (the synthetic set); real data must be in data/."""
-    dataset_spec(s.dataset).make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
+    """Make the mode's data if it is the kit's own (the synthetic set); real data must be in data/.
+
+    Every file of a kit-made set is made, not only the mode's keypoints: notebooks compare the
+    detector-like input with the exact projections ('gt'), and a fresh clone has neither.
+    """
+    dataset_spec(s.dataset).make_missing(None, s.data_dir, log=lambda *_: None)
 
 
 def load_data(s: Settings) -> PoseDataset:
