@@ -21,6 +21,7 @@ import numpy as np
 
 from .cameras import frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
 from .errors import DataError, UserError
+from .safe_npz import load_npz, npz_keys
 from .tables import text_table
 from .skeleton import H36M_17, H36M_KEPT_JOINTS, HUMANEVA_15, Skeleton
 
@@ -151,23 +152,21 @@ def _load_npz(path: Path, keys: tuple[str, ...], hint: str) -> dict:
     # Refuse anything that is not a zip archive: np.load with allow_pickle would unpickle a bare file.
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path} is not an .npz (zip) archive; replace it with a file in the VideoPose3D layout ({hint})")
-    out = {}
     try:
-        # The layout stores nested dicts as pickled objects, so allow_pickle is required. Unpickling
-        # can run code: only load data files that come from a trusted source.
-        with np.load(path, allow_pickle=True) as npz:
-            missing = [k for k in keys if k not in npz.files]
-            if missing:
-                raise DataError(f"{path} lacks key(s) {', '.join(missing)} (has: {', '.join(npz.files) or 'none'}); "
-                                f"re-create it in the VideoPose3D layout ({hint})")
-            for k in keys:
-                value = npz[k]
-                out[k] = value.item() if value.dtype == object and value.shape == () else value
-    except DataError:
-        raise
-    except Exception as e:  # a corrupt archive or pickle: say so in one line
+        # The layout stores nested dicts as pickled object arrays; relpose.safe_npz reads them without
+        # letting a pickle name anything but plain data (np.load(allow_pickle=True) would run it).
+        present = npz_keys(path)
+        missing = [k for k in keys if k not in present]
+        if missing:
+            raise DataError(f"{path} lacks key(s) {', '.join(missing)} (has: {', '.join(present) or 'none'}); "
+                            f"re-create it in the VideoPose3D layout ({hint})")
+        arrays = load_npz(path, keys)
+    except DataError as e:
+        raise DataError(f"{e} ({hint})" if hint and hint not in str(e) else str(e)) from None
+    except Exception as e:  # a corrupt archive: say so in one line
         raise DataError(f"{path} cannot be read ({type(e).__name__}: {_one_line(e)}); "
                         f"replace it with a good copy ({hint})") from None
+    out = {k: v.item() if v.dtype == object and v.shape == () else v for k, v in arrays.items()}
     for k in keys:
         if k != "metadata" and not isinstance(out[k], dict):
             raise DataError(f"{path}: key {k} should hold a dict subject -> action -> poses, "

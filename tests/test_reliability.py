@@ -167,3 +167,40 @@ def test_stray_temporaries_of_a_killed_save_are_cleaned_up(tiny_data_dir, tmp_pa
     r = relpose(*train_flags(tiny_data_dir, ck, "-e", "1"))
     assert r.returncode == 0 and "removed 1 temporary file(s) of an interrupted save" in r.stdout
     assert sorted(p.name for p in ck.iterdir()) == [".relpose.lock", "stage_1_epoch_1.bin"]
+
+
+# ------------------------------------------------------------------ behave as the published code
+
+def test_evaluation_and_rendering_need_only_the_subjects_they_use(tiny_data_dir, tmp_path):
+    # The published run.py never loads the training subjects when evaluating: data holding only the
+    # test subjects (S9, S11) must evaluate with the default -str, and --render needs --viz-subject only.
+    import numpy as np
+    from relpose.safe_npz import load_npz
+    ck = tmp_path / "ck"
+    assert relpose(*train_flags(tiny_data_dir, ck, "-e", "1")).returncode == 0
+    only = tmp_path / "only_test"
+    only.mkdir()
+    for name, key in (("data_3d_synth.npz", "positions_3d"), ("data_2d_synth_det.npz", "positions_2d")):
+        arrays = load_npz(Path(tiny_data_dir) / name)
+        kept = {s: v for s, v in arrays[key].item().items() if s in ("S9", "S11")}
+        extra = {"metadata": arrays["metadata"].item()} if "metadata" in arrays else {}
+        np.savez(only / name, **{key: kept}, **extra)
+    common = ["-d", "synth", "--data-dir", str(only), "-c", str(ck), *TINY_MODEL, "--downsample", "4",
+              "--evaluate", "stage_1_epoch_1.bin", "-no-tta"]
+    r = relpose(*common)
+    assert r.returncode == 0, r.stderr
+    assert "Protocol #1" in r.stdout or "MPJPE" in r.stdout
+    r = relpose(*common, "-ste", "S9", "--render", "--viz-subject", "S11", "--viz-action", "Walking",
+                "--viz-limit", "3", "--viz-output", str(tmp_path / "out.gif"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out.gif").stat().st_size > 100
+    # A subject the data lacks is still named when it is actually needed.
+    r = relpose(*common, "-ste", "S1")
+    assert r.returncode == 2 and "'S1'" in r.stderr and "S9" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_stride_above_one_is_explained_in_one_line(tiny_data_dir, tmp_path):
+    r = relpose(*train_flags(tiny_data_dir, tmp_path / "ck", "-e", "1", "-s", "2"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "-s 2" in r.stderr and "one frame per window" in r.stderr
+    assert not (tmp_path / "ck" / "stage_1_epoch_1.bin").exists()
