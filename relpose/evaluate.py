@@ -86,8 +86,10 @@ class EvaluationResult:
         fields = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm")
         rows = [[a.action, a.frames, *(getattr(a, f) for f in fields)] for a in self.actions]
         average = ["Average", sum(a.frames for a in self.actions), *(self.average(f) for f in fields)]
+        name_width = max([14] + [len(a.action) for a in self.actions])   # DeepMimic clip names run longer
         return text_table(("Action", "frames", "MPJPE", "P-MPJPE", "N-MPJPE", "MPJVE"), rows, footer=[average],
-                          widths=(max([14] + [len(a.action) for a in self.actions]), 9, 9, 9, 9, 8), formats=("", "d") + (f".{digits}f",) * 4, suffix="  (mm)")
+                          widths=(name_width, 9, 9, 9, 9, 8), formats=("", "d") + (f".{digits}f",) * 4,
+                          suffix="  (mm)")
 
 
 def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool = True, kps_left=(),

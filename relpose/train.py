@@ -251,7 +251,7 @@ def train_epochs(model, sampler: WindowSampler, optimizer: torch.optim.Optimizer
         frames = 0
         show = progress and dist.is_main
         bar = tqdm(sampler, total=sampler.num_batches, disable=not show,
-                   mininterval=0.1 if progress is True else float(progress or 0.1),
+                   mininterval=0.1 if isinstance(progress, bool) else float(progress),
                    desc=f"stage {cfg.stage} epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
         for step, (inputs_2d, targets_3d) in enumerate(bar):
             loss = train_step(model, optimizer, inputs_2d, targets_3d, device=device, amp=cfg.amp)
