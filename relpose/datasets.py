@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .cameras import frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
+from .custom_keypoints import ACTION as CUSTOM_ACTION, read_custom
 from .errors import DataError, UserError
+from .keypoint_layouts import get_layout, guess_layout, model_inputs
 from .safe_npz import load_npz, npz_keys
 from .tables import text_table
 from .skeleton import H36M_17, H36M_KEPT_JOINTS, HUMANEVA_15, Skeleton
 
 GET_DATA = "see data/README.md, section 'Getting the data'"
 GET_SYNTH = "run `python -m relpose.synth` or `make demo` to generate it"
+GET_CUSTOM = ("write it from your detector's output with `python -m relpose.cli.keypoints` or from a video with "
+              "`make wild VIDEO=...` (README, 'Your own video')")
 GET_MOCAP = "run `python -m relpose.mocap` to make it from pybullet's DeepMimic clips (pip install pybullet==3.2.7)"
 
 
@@ -55,6 +59,7 @@ class DatasetSpec:
     subjects_test: tuple[str, ...] = ()
     maker: str | None = None
     calibration_by_basename: bool = False
+    custom: bool = False   # VideoPose3D's custom format: 2D only, one file data_2d_custom_<keypoints>.npz
 
     @property
     def fps(self) -> int:
@@ -110,6 +115,10 @@ register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17)
                              maker="relpose.synth:ensure_synthetic"))
 # Real motion capture (DeepMimic's clips from pybullet, see relpose.mocap), for testing only: every clip is
 # an action of one subject seen by S11's cameras; no training subjects.
+# A user's own videos in VideoPose3D's custom format (relpose.custom_keypoints): 2D only, each video a
+# subject with one action 'custom' and one camera; predictions are shown with Human3.6M's S1 camera 0
+# orientation, as VideoPose3D does.
+register_dataset(DatasetSpec("custom", "custom 2D keypoints", H36M_17, "h36m", (), GET_CUSTOM, custom=True))
 register_dataset(DatasetSpec("mocap", "motion-capture test set", H36M_17, "h36m", (17,), GET_MOCAP,
                              keypoints=("gt", "det"), default_keypoints="det", subjects_test=("S11",),
                              maker="relpose.mocap:ensure_mocap"))
@@ -275,8 +284,43 @@ class PoseDataset:
     joints_right: list[int]
     positions_3d: dict | None = field(repr=False)
     positions_2d: dict = field(repr=False)
-    fps: int
+    fps: float
     layout: str | None = None  # the 2D keypoints' layout name as the file's metadata gives it (layout_name)
+    video_fps: dict | None = None  # custom data: subject (video) -> its frame rate, None where unknown
+
+    def fps_of(self, subject: str) -> float | None:
+        """The frame rate of a subject's takes (a custom video's own, else the data set's)."""
+        if self.video_fps is not None:
+            return self.video_fps.get(subject)
+        return self.fps
+
+    def input_layout(self):
+        """The keypoint layout of the 2D input (relpose.keypoint_layouts), from the metadata or the count."""
+        return guess_layout(self.num_keypoints(), self.skeleton, self.layout)
+
+    def model_inputs(self) -> dict:
+        """ModelConfig arguments for a model reading this data's keypoints and predicting its skeleton:
+        the body-part groups index the input keypoints and the output joints separately."""
+        layout = self.input_layout()
+        groups, root = model_inputs(self.skeleton, layout)
+        return dict(num_joints=self.skeleton.num_joints, groups=groups, input_root=root,
+                    num_input_joints=layout.num_joints, input_layout=layout.name)
+
+    def converted_to(self, layout_name: str) -> "PoseDataset":
+        """The same data with its 2D keypoints converted to `layout_name` (only to Human3.6M-17, the layout
+        the conversions are written for; see relpose.keypoint_layouts)."""
+        source = self.input_layout()
+        if source.name == layout_name:
+            return self
+        if layout_name != "h36m-17":
+            raise UserError(f"keypoints in the {source.name} layout cannot be converted to {layout_name}; "
+                            "only conversion to h36m-17 is defined")
+        target = get_layout(layout_name)
+        positions_2d = {s: {a: [source.to_h36m17(seq) for seq in cams] for a, cams in acts.items()}
+                        for s, acts in self.positions_2d.items()}
+        left, right = target.symmetry
+        return replace(self, positions_2d=positions_2d, kps_left=list(left), kps_right=list(right),
+                       layout=target.name)
 
     def subjects(self) -> list[str]:
         """Subjects with 3D (file order), then those with 2D only."""
@@ -430,6 +474,8 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
     """
     spec = dataset_spec(name)
     spec.check_keypoints(keypoints)
+    if spec.custom:
+        return _load_custom(spec, keypoints, data_dir)
     hint = spec.get_data
     path_3d, path_2d = spec.files(keypoints, data_dir)
     skeleton = spec.skeleton
@@ -500,3 +546,28 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
         joints_left=list(skeleton.joints_left), joints_right=list(skeleton.joints_right),
         positions_3d=positions_3d, positions_2d=positions_2d, fps=spec.fps, layout=meta["layout"],
     )
+
+
+def _load_custom(spec: DatasetSpec, keypoints: str, data_dir) -> PoseDataset:
+    """A custom file as a 2D-only data set: each video a subject with action 'custom' and one camera of
+    the video's size (Human3.6M S1 camera 0's orientation, for showing the prediction upright)."""
+    _, path = spec.files(keypoints, data_dir)
+    data = read_custom(path)
+    layout = get_layout(data.layout)
+    shown_by = load_rig(spec.rig)["S1"][0]
+    cameras, positions_2d, video_fps = {}, {}, {}
+    for video, v in data.videos.items():
+        cam = {"id": video, "res_w": v.width, "res_h": v.height, "azimuth": shown_by["azimuth"],
+               "orientation": shown_by["orientation"], "translation": shown_by["translation"]}
+        cameras[video] = [cam]
+        positions_2d[video] = {CUSTOM_ACTION: [normalize_screen_coordinates(v.keypoints, v.width, v.height)
+                                               .astype(np.float32, copy=False)]}
+        video_fps[video] = v.fps
+    known = {f for f in video_fps.values() if f}
+    left, right = layout.symmetry
+    return PoseDataset(
+        name=spec.name, keypoints=keypoints, skeleton=spec.skeleton, cameras=cameras,
+        kps_left=list(left), kps_right=list(right),
+        joints_left=list(spec.skeleton.joints_left), joints_right=list(spec.skeleton.joints_right),
+        positions_3d=None, positions_2d=positions_2d, fps=known.pop() if len(known) == 1 else 0.0,
+        layout=layout.name, video_fps=video_fps)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import DataError, UserError
-from .skeleton import H36M_17, H36M_17_JOINT_NAMES, HUMANEVA_15, Skeleton
+from .skeleton import H36M_17, H36M_17_JOINT_NAMES, HUMANEVA_15, BodyGroup, Skeleton
 
 
 def _side(name: str) -> tuple[str, str] | None:
@@ -119,8 +119,9 @@ def register_layout(layout: KeypointLayout) -> KeypointLayout:
 
 
 def get_layout(name: str) -> KeypointLayout:
+    """A registered layout by name or by the alias VideoPose3D's files use ('coco', 'h36m')."""
     try:
-        return LAYOUTS[name]
+        return LAYOUTS[LAYOUT_ALIASES.get(name, name)]
     except KeyError:
         raise UserError(f"unknown keypoint layout '{name}' (known: {', '.join(LAYOUTS)})") from None
 
@@ -197,3 +198,102 @@ BLAZEPOSE33 = register_layout(KeypointLayout(
     tuple((f"{s}_wrist", f"{s}_{p}") for s in ("left", "right") for p in ("pinky", "index", "thumb")) +
     tuple((f"{s}_ankle", f"{s}_{p}") for s in ("left", "right") for p in ("heel", "foot_index")),
     _h36m_map(_EYES), "MediaPipe BlazePose's 33 landmarks"))
+
+
+# ----------------------------------------------------------------------------- layouts a model reads
+
+# The names VideoPose3D's files give in metadata['layout_name'] for the kit's layouts.
+LAYOUT_ALIASES = {"coco": "coco-17", "h36m": "h36m-17", "humaneva15": "humaneva-15", "humaneva": "humaneva-15"}
+
+# A skeleton's joints in the Human3.6M-17 names the conversions are written in (HumanEva calls the root
+# Pelvis and the feet ankles; the other names are shared).
+_AS_H36M = {"humaneva-15": {"Pelvis": "Hip", "LAnkle": "LFoot", "RAnkle": "RFoot"}}
+
+
+def layout_name(name: str | None) -> str | None:
+    """The registered name for a layout name or a VideoPose3D alias ('coco' -> 'coco-17'); None stays None."""
+    return None if name is None else LAYOUT_ALIASES.get(name, name)
+
+
+def skeleton_layout(skeleton: Skeleton) -> KeypointLayout:
+    """The 2D layout of a skeleton's own joints (its projection): h36m-17 or humaneva-15."""
+    return get_layout(skeleton.name)
+
+
+def _h36m_name(skeleton: Skeleton, joint: int) -> str:
+    name = skeleton.joint_names[joint]
+    return _AS_H36M.get(skeleton.name, {}).get(name, name)
+
+
+def joint_sources(skeleton: Skeleton, layout: KeypointLayout) -> list[tuple[int, ...]]:
+    """For each joint of `skeleton`, the `layout` keypoints it corresponds to (their mean, as in to_h36m17)."""
+    if layout.name == skeleton.name:
+        return [(j,) for j in range(skeleton.num_joints)]
+    if layout.h36m_from is None:
+        raise UserError(f"the {layout.name} layout has no correspondence with the {skeleton.name} skeleton's joints")
+    return [tuple(layout.index(s) for s in layout.h36m_from[_h36m_name(skeleton, j)])
+            for j in range(skeleton.num_joints)]
+
+
+def model_inputs(skeleton: Skeleton, layout: KeypointLayout):
+    """(groups, input_root) of a model that reads `layout` keypoints and predicts `skeleton`'s joints.
+
+    Each body-part group keeps its output joints and reads the keypoints they correspond to; keypoints
+    that correspond to no joint (ears, toes, fingers) join the group of the nearest keypoint, along the
+    layout's bones, that does (the first group, the torso, when no bone leads to one), so every input
+    keypoint is read by one part. The positional encoding is
+    relative to the keypoints the root joint comes from (the mean of the hips for COCO). For a skeleton's
+    own layout nothing changes: the groups read the joints' own indices (published checkpoints load).
+    """
+    if layout.name == skeleton.name:
+        return skeleton.groups, (0,)
+    sources = joint_sources(skeleton, layout)
+    owner = {}
+    for g, group in enumerate(skeleton.groups):
+        for j in group.joints:
+            for k in sources[j]:
+                owner.setdefault(k, g)
+    neighbours = {k: set() for k in range(layout.num_joints)}
+    for a, b in layout.bone_indices():
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    frontier = sorted(owner)
+    while frontier:   # breadth first from the corresponding keypoints, in index order (deterministic)
+        nxt = []
+        for k in frontier:
+            for n in sorted(neighbours[k]):
+                if n not in owner:
+                    owner[n] = owner[k]
+                    nxt.append(n)
+        frontier = nxt
+    for k in range(layout.num_joints):   # no bone leads there (BlazePose's eye corners, mouth): the torso's
+        owner.setdefault(k, 0)
+    groups = []
+    for g, group in enumerate(skeleton.groups):
+        inputs = []
+        for j in group.joints:
+            inputs += [k for k in sources[j] if k not in inputs]
+        inputs += [k for k in range(layout.num_joints) if owner.get(k) == g and k not in inputs]
+        groups.append(BodyGroup(group.name, tuple(group.joints), tuple(inputs)))
+    return tuple(groups), tuple(sources[0])
+
+
+def guess_layout(num_keypoints: int, skeleton: Skeleton, stated: str | None = None) -> KeypointLayout:
+    """The layout of a file's keypoints: the one its metadata names, else the skeleton's own when the
+    counts agree, else the only detector layout with that many keypoints (17 for a HumanEva-15 skeleton:
+    COCO, as VideoPose3D's detectron_pt_coco files)."""
+    if stated is not None:
+        layout = get_layout(layout_name(stated))
+        if layout.num_joints != num_keypoints:
+            raise DataError(f"the metadata names layout '{stated}' ({layout.num_joints} keypoints) but the file has "
+                            f"{num_keypoints} keypoints per frame; fix metadata['layout_name']")
+        return layout
+    if num_keypoints == skeleton.num_joints:
+        return skeleton_layout(skeleton)
+    fits = [l for l in LAYOUTS.values() if l.num_joints == num_keypoints and l.h36m_from is not None
+            and l.name not in ("h36m-17", "humaneva-15")]
+    if len(fits) == 1:
+        return fits[0]
+    raise DataError(f"{num_keypoints} keypoints per frame match no single registered layout "
+                    f"({', '.join(f'{l.name} ({l.num_joints})' for l in LAYOUTS.values())}); "
+                    "name it in the file's metadata['layout_name']")

@@ -51,6 +51,7 @@ class ModelConfig:
     local_encoder: str = "tcn"        # a name in LOCAL_ENCODERS
     num_input_joints: int | None = None   # 2D keypoints per frame; None: num_joints (same layout)
     input_root: tuple[int, ...] = (ROOT_JOINT,)  # keypoint(s) the positional encoding is relative to
+    input_layout: str | None = None  # the 2D keypoints' layout (relpose.keypoint_layouts); None: the skeleton's
 
     def __post_init__(self):
         self.filter_widths = tuple(int(w) for w in self.filter_widths)

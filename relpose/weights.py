@@ -80,10 +80,11 @@ def check_stored_config(checkpoint: dict, config: ModelConfig, path) -> None:
     if not isinstance(stored, dict):
         return  # a published checkpoint: only its tensor shapes can be checked
     flags = {"causal": "--causal", "dense": "--dense", "encoding": "--encoding", "dropout": "-drop",
-             "fc_dropout": "FC dropout", "local_encoder": "local encoder type", "input_root": "input root"}
+             "fc_dropout": "FC dropout", "local_encoder": "local encoder type", "input_root": "input root",
+             "input_layout": "2D keypoint layout"}
     ours = config.to_dict()
     for key, flag in flags.items():
-        if key in stored and stored[key] != ours.get(key):
+        if key in stored and stored[key] is not None and stored[key] != ours.get(key):
             raise CheckpointError(f"checkpoint {path} was trained with {flag} {stored[key]!r} but the flags give "
                                   f"{ours.get(key)!r}; use the checkpoint's setting")
 

@@ -139,7 +139,8 @@ def check_args(args: argparse.Namespace) -> argparse.Namespace:
     args.actions_list = None if args.actions == "*" else _list(args.actions, "-a", "action names such as Walking")
     args.subjects_train_list = _list(args.subjects_train, "-str", "subjects such as S1,S5") \
         if args.subjects_train else []
-    args.subjects_test_list = _list(args.subjects_test, "-ste", "subjects such as S9,S11")
+    args.subjects_test_list = _list(args.subjects_test, "-ste", "subjects such as S9,S11") \
+        if args.subjects_test or args.dataset != "custom" else []   # custom data: videos, no test subjects
     return args
 
 

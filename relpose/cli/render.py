@@ -6,7 +6,7 @@ from ..errors import UserError
 from ..viz.render import render_take
 
 
-def render_from_args(args, dataset, model, device, log=print) -> None:
+def render_from_args(args, dataset, model, device, model_fps=None, log=print) -> None:
     if not args.viz_subject or not args.viz_action:
         raise UserError("--render needs --viz-subject and --viz-action (and --viz-camera, default 0)")
     if not args.viz_output and not args.viz_export:
@@ -15,4 +15,4 @@ def render_from_args(args, dataset, model, device, log=print) -> None:
                 export=args.viz_export, tta=args.test_time_augmentation, ground_truth=not args.viz_no_ground_truth,
                 limit=args.viz_limit, downsample=args.viz_downsample, size=args.viz_size, bitrate=args.viz_bitrate,
                 video=args.viz_video, video_skip=args.viz_skip, batch_size=args.eval_batch_size, device=device,
-                amp=args.amp, log=log)
+                amp=args.amp, model_fps=model_fps, log=log)

@@ -26,16 +26,47 @@ RENDER_SUFFIXES = (".gif", ".mp4")
 # ----------------------------------------------------------------------------- flags -> configurations
 
 def model_config(args, dataset) -> ModelConfig:
-    skeleton = dataset.skeleton
-    if dataset.num_keypoints() != skeleton.num_joints:
-        raise UserError(f"-k {args.keypoints}: its {dataset.num_keypoints()} keypoints per frame are not the "
-                        f"{skeleton.num_joints} joints of the {dataset.name} skeleton, and no input layout for them "
-                        "is registered; convert them to the skeleton's layout")
+    """The model for these flags and data: the skeleton's joints out, the keypoints' layout in (the
+    body-part groups index the two separately, e.g. 17 COCO keypoints in, 15 HumanEva joints out)."""
+    try:
+        inputs = dataset.model_inputs()
+    except UserError as e:
+        raise UserError(f"-k {args.keypoints}: {e}") from None
     return ModelConfig(
-        num_joints=skeleton.num_joints, groups=skeleton.groups, filter_widths=tuple(args.filter_widths),
+        **inputs, filter_widths=tuple(args.filter_widths),
         channels=args.channels, latent_dim=args.latent_features_dim, dropout=args.dropout, hidden=args.hidden,
-        stage=args.stage, encoding=args.encoding, causal=args.causal, dense=args.dense,
-        num_input_joints=dataset.num_keypoints())
+        stage=args.stage, encoding=args.encoding, causal=args.causal, dense=args.dense)
+
+
+def checkpoint_input_layout(ckpt: dict, dataset) -> str:
+    """The keypoint layout a checkpoint's model reads: recorded in its configuration by this kit; a
+    published checkpoint (or one written before layouts were recorded) reads the skeleton's own."""
+    stored = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
+    return stored.get("input_layout") or dataset.skeleton.name
+
+
+def fit_input_layout(dataset, ckpt: dict, flag: str, log=print):
+    """The data set with its keypoints in the layout the checkpoint reads, converted (and said so) when
+    the file's layout differs; an error when no conversion exists."""
+    wanted, have = checkpoint_input_layout(ckpt, dataset), dataset.input_layout()
+    if have.name == wanted:
+        return dataset
+    try:
+        converted = dataset.converted_to(wanted)
+    except UserError:
+        raise UserError(f"{flag}: the checkpoint reads {wanted} keypoints but -k {dataset.keypoints} holds "
+                        f"{have.name} keypoints, which cannot be converted to {wanted}; use a checkpoint trained "
+                        f"on {have.name} or h36m-17 keypoints") from None
+    log(f"INFO: converting the {have.name} keypoints of -k {dataset.keypoints} to the checkpoint's {wanted} input "
+        "(pelvis = mean of the hips, thorax = mean of the shoulders; relpose.keypoint_layouts)")
+    return converted
+
+
+def checkpoint_fps(ckpt: dict) -> float | None:
+    """The frame rate the checkpoint's model was trained at (recorded by this kit), None if unknown."""
+    data = ckpt.get("data")
+    fps = data.get("fps") if isinstance(data, dict) else None
+    return float(fps) if fps else None
 
 
 def train_config(args) -> TrainConfig:
@@ -94,7 +125,19 @@ def run(args, log=print):
         check_outputs(args)
     dataset = prepare_dataset(args, log)
     # As in the published run.py, evaluating and rendering never look at the training subjects.
-    subjects_test = check_subjects(args.subjects_test_list, dataset, "-ste")
+    ckpt, model_fps = None, None
+    if args.evaluate:
+        path = checkpoints.resolve_checkpoint(args.evaluate, args.checkpoint)
+        ckpt = checkpoints.load_checkpoint(path)
+        dataset = fit_input_layout(dataset, ckpt, f"--evaluate {args.evaluate}", log)
+        model_fps = checkpoint_fps(ckpt)
+    subjects_test = [] if dataset.positions_3d is None else check_subjects(args.subjects_test_list, dataset, "-ste")
+    if dataset.positions_3d is None and not args.evaluate:
+        raise UserError(f"-d {args.dataset} has 2D keypoints only, no 3D poses to train on: train on a labelled set "
+                        "(e.g. -d synth) and lift these keypoints with --evaluate CHECKPOINT --render")
+    if dataset.positions_3d is None and not args.render:
+        raise UserError(f"-d {args.dataset} has 2D keypoints only, nothing to evaluate against: lift a video with "
+                        "--render --viz-subject VIDEO --viz-action custom --viz-export out.npy (and/or --viz-output)")
 
     cfg = model_config(args, dataset)
     model = RIEModel(cfg).to(device)
@@ -103,7 +146,6 @@ def run(args, log=print):
         log(f"INFO: Trainable parameter count: {model.num_parameters()}")
 
     if args.evaluate:
-        path = checkpoints.resolve_checkpoint(args.evaluate, args.checkpoint)
         log(f"Loading checkpoint {path}")
         load_weights(model, path)
     else:
@@ -113,7 +155,7 @@ def run(args, log=print):
 
     if args.render:
         from .render import render_from_args
-        render_from_args(args, dataset, model, device, log)
+        render_from_args(args, dataset, model, device, model_fps=model_fps, log=log)
         return None
 
     results = []

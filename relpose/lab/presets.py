@@ -22,11 +22,9 @@ class Preset:
     stages: dict = field(default_factory=dict)   # stage -> TrainConfig
 
     def model_config(self, dataset, stage: int, **overrides) -> ModelConfig:
-        """The ModelConfig of `stage` for `dataset` (its skeleton's joints and body-part groups)."""
-        skeleton = dataset.skeleton
-        base = dict(num_joints=skeleton.num_joints, groups=skeleton.groups, filter_widths=self.filter_widths,
-                    channels=self.channels, latent_dim=self.latent_dim, hidden=self.hidden, stage=stage,
-                    num_input_joints=dataset.num_keypoints())
+        """The ModelConfig of `stage` for `dataset` (its skeleton's joints, body-part groups and input layout)."""
+        base = dict(**dataset.model_inputs(), filter_widths=self.filter_widths,
+                    channels=self.channels, latent_dim=self.latent_dim, hidden=self.hidden, stage=stage)
         return ModelConfig(**{**base, **overrides})
 
     def train_config(self, stage: int, **overrides) -> TrainConfig:

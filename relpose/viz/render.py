@@ -14,7 +14,7 @@ import numpy as np
 
 from ..cameras import camera_to_world, image_coordinates
 from ..errors import UserError
-from ..evaluate import predict_sequence
+from ..lift import lift_sequence, needs_resampling
 from ..files import atomic_path
 from .primitives import display_coordinates, natural_key
 
@@ -108,6 +108,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
         length = min(len(keypoints), len(frames))
         keypoints, frames = keypoints[:length], np.stack(frames[:length])
         poses = {t: p[:length] for t, p in poses.items()}
+    fps = fps or 25.0   # neither the data nor a video says: a common video rate
     if downsample > 1:
         keypoints = downsample_frames(keypoints, downsample)
         poses = {t: downsample_frames(p, downsample) for t, p in poses.items()}
@@ -217,13 +218,17 @@ def validate_selection(available, subject, action, camera) -> None:
 def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, output=None, export=None,
                 tta: bool = True, ground_truth: bool = True, limit: int = -1, downsample: int = 1, size: int = 5,
                 bitrate: int = 3000, video=None, video_skip: int = 0, batch_size: int = 1024, device=None,
-                amp: bool = False, log=print) -> np.ndarray:
+                amp: bool = False, model_fps: float | None = None, log=print) -> np.ndarray:
     """The paper's `--render` as a function: predict one take as seen by one camera, export it and/or animate it.
 
     As published: the prediction is saved in camera space (`export`, .npy); for the animation (`output`,
     .gif/.mp4) the ground-truth trajectory is added back and both pose sets go to world space with the
     camera's extrinsics. Without ground truth only the camera's rotation is applied and the lowest point is
     put on the floor. Returns the camera-space prediction (T, J, 3).
+
+    A video of a custom data set is lifted at the model's frame rate (`model_fps`, what its checkpoint
+    records) and the poses brought back to the video's: one pose per video frame (relpose.lift). Data
+    sets with 3D are lifted at their own rate, as the published evaluation does.
     """
     available = {s: {a: len(cams) for a, cams in acts.items()} for s, acts in dataset.positions_2d.items()}
     validate_selection(available, subject, action, camera)
@@ -233,10 +238,17 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
         truth = np.array(dataset.positions_3d[subject][action][camera], dtype=np.float32)
     else:
         log("INFO: this action is unlabeled. Ground truth will not be rendered.")
-    prediction = predict_sequence(
-        model, keypoints, tta=tta, kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-        joints_left=dataset.joints_left, joints_right=dataset.joints_right, batch_size=batch_size, device=device,
-        amp=amp).float().cpu().numpy()
+    fps = dataset.fps_of(subject)
+    if dataset.video_fps is not None and needs_resampling(fps, model_fps):
+        log(f"INFO: lifting at the model's {model_fps:g} fps: keypoints resampled from the video's {fps:g} fps, "
+            "poses back to it")
+    elif dataset.video_fps is not None and model_fps and not fps:
+        log(f"INFO: the keypoint file does not record the video's frame rate; lifting as if it were the model's "
+            f"{model_fps:g} fps (write it with --fps or --video to resample)")
+    prediction = lift_sequence(
+        model, keypoints, fps=fps if dataset.video_fps is not None else None, model_fps=model_fps, tta=tta,
+        kps_left=dataset.kps_left, kps_right=dataset.kps_right, joints_left=dataset.joints_left,
+        joints_right=dataset.joints_right, batch_size=batch_size, device=device, amp=amp)
     if export:
         log(f"Exporting joint positions to {export}")
         export_predictions(export, prediction)  # camera space, as the model predicts
@@ -259,7 +271,7 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
         poses["Ground truth"] = truth
     pixels = image_coordinates(keypoints[..., :2], w=cam["res_w"], h=cam["res_h"])
     log(f"Rendering {subject} / {action} / camera {camera} to {output}")
-    n = render_animation(pixels, poses, dataset.skeleton, dataset.fps, bitrate, cam.get("azimuth", 0), output,
+    n = render_animation(pixels, poses, dataset.skeleton, fps or 0, bitrate, cam.get("azimuth", 0), output,
                          viewport=(cam["res_w"], cam["res_h"]), limit=limit, downsample=downsample, size=size,
                          input_video_path=video, input_video_skip=video_skip)
     log(f"Wrote {n} frames to {output}")
