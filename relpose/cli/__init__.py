@@ -4,6 +4,7 @@
 - `run`: `python -m relpose` (flags -> ModelConfig/TrainConfig -> relpose.train / relpose.evaluate);
 - `render`: `--render` (one sequence to a GIF/MP4 and/or .npy);
 - `demo`: `make demo`;  `synth`: `python -m relpose.synth`;
+- `keypoints`: `python -m relpose.cli.keypoints` (a 2D detector's output -> data_2d_custom_<name>.npz);
 - `notebooks`: `python -m relpose.cli.notebooks refresh|normalise|check` (the stored notebooks);
 - `common`: one-line errors and exit code 2 for every command.
 Nothing outside this package imports it; it imports every layer below.

@@ -1,1 +1,13 @@
-"""In-the-wild video: checks and tools for poses lifted without ground truth."""
+"""The user's own videos ("in the wild"): their detectors' keypoints in, checks on what comes out.
+
+- `detections`: readers for the 2D detectors people run (COCO-style results JSON from MMPose or
+  Detectron2, OpenPose's per-frame JSON, AlphaPose's results JSON, the kit's MediaPipe landmarks
+  file), one person per frame (`select_person`), gaps filled in time (`fill_gaps`), written as
+  VideoPose3D's custom 2D file (relpose.custom_keypoints; `convert_detections`). Command line:
+  `python -m relpose.cli.keypoints`.
+- `plausibility`: without ground truth, how plausible lifted poses are (bone lengths, symmetry,
+  foot sliding, joint limits).
+- `detect`: the MediaPipe Pose detector, run in its own environment (`make detect-env`).
+
+Numpy only (no torch), so that it also runs in the detector's environment.
+"""

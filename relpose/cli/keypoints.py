@@ -1,0 +1,90 @@
+"""`python -m relpose.cli.keypoints`: a 2D detector's output -> data/data_2d_custom_<NAME>.npz (VideoPose3D layout)."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+from ..files import check_output_file
+from ..wild.detections import FORMATS, convert_detections, custom_file, read_detections
+from .common import OneLineParser, run_command
+
+
+def video_properties(path) -> tuple[int, int, float | None]:
+    """(width, height, fps) of a video file, from ffmpeg's header (no frame is decoded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"--video '{path}' does not exist; give the video the detector ran on")
+    import imageio_ffmpeg   # only here: the rest of the command needs no ffmpeg
+
+    frames = imageio_ffmpeg.read_frames(str(path))
+    try:
+        meta = next(frames)
+        width, height = (int(v) for v in meta["size"])
+        fps = float(meta["fps"]) if meta.get("fps") else None
+    except Exception as e:   # imageio_ffmpeg raises OSError, RuntimeError or StopIteration for what ffmpeg cannot read
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"--video '{path}' cannot be read as a video ({first[:160]}); give a video file "
+                        "or --width/--height instead") from None
+    finally:
+        frames.close()
+    return width, height, fps
+
+
+def _keypoints(argv) -> int:
+    parser = OneLineParser(prog="python -m relpose.cli.keypoints",
+                           description="Convert a 2D detector's output (one person per frame, gaps interpolated) "
+                                       "into VideoPose3D's custom 2D file data_2d_custom_<NAME>.npz.")
+    parser.add_argument("input", metavar="INPUT",
+                        help="the detector's output: a results .json file, or OpenPose's folder of *_keypoints.json")
+    parser.add_argument("--format", choices=FORMATS, default=None, help="the detector's format (default: recognised "
+                                                                          "from the content)")
+    parser.add_argument("--name", required=True, help="the keypoints name: writes data_2d_custom_<NAME>.npz, "
+                                                      "read with -d custom -k NAME")
+    parser.add_argument("--width", type=int, default=None, help="frame width in pixels (COCO, OpenPose, AlphaPose)")
+    parser.add_argument("--height", type=int, default=None, help="frame height in pixels")
+    parser.add_argument("--fps", type=float, default=None, help="frame rate (recorded in the file's metadata)")
+    parser.add_argument("--video", default=None, metavar="FILE",
+                        help="the video the detector ran on: its size and frame rate, and its name in the file")
+    parser.add_argument("--min-score", type=float, default=0.3,
+                        help="joints below this score are interpolated in time (default: 0.3)")
+    parser.add_argument("--data-dir", default="data", help="output directory (default: data)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing file (never done without it)")
+    args = parser.parse_args(argv)
+
+    output = check_output_file(custom_file(args.data_dir, args.name), "the output file", overwrite=args.overwrite)
+    width, height, fps, video_name = args.width, args.height, args.fps, None
+    if args.video is not None:
+        if width is not None or height is not None:
+            raise UserError("give either --video or --width/--height, not both")
+        width, height, video_fps = video_properties(args.video)
+        fps = fps if fps is not None else video_fps
+        video_name = Path(args.video).name
+    video = read_detections(args.input, args.format, width=width, height=height, fps=fps, name=video_name)
+    if video.source_format == "mediapipe":   # the file records its own size: flags may only agree with it
+        for flag, given, recorded in (("--width", width, video.width), ("--height", height, video.height)):
+            if given is not None and given != recorded:
+                source = flag if args.video is None else f"--video's {flag[2:]}"
+                raise UserError(f"{source} {given} disagrees with {args.input}, which records {recorded}; leave it out")
+        if video.fps is None:
+            video.fps = fps
+    convert_detections(video, output, min_score=args.min_score, overwrite=args.overwrite)
+    fps_text = f", {video.fps:g} fps" if video.fps else ""
+    print(f"wrote {output}: video '{video.name}', {len(video.frames)} frames, {video.width}x{video.height}{fps_text}, "
+          f"layout {video.layout}")
+    command = ["python", "-m", "relpose", "-d", "custom", "-k", args.name, "--evaluate", "<checkpoint>", "--render",
+               "--viz-subject", video.name, "--viz-action", "custom", "--viz-camera", "0"]
+    if args.video is not None:
+        command += ["--viz-video", args.video]
+    command += ["--viz-output", f"{args.name}.mp4"]
+    print("next: " + " ".join(a if a == "<checkpoint>" else shlex.quote(a) for a in command))
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_command(_keypoints, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
