@@ -1,142 +1,151 @@
 """VideoPose3D's "custom" 2D file: a user's videos' keypoints, with no 3D and no calibration.
 
 `data/data_2d_custom_<name>.npz`, exactly as VideoPose3D's prepare_data_2d_custom.py writes it:
-  positions_2d = {video: {'custom': [array (T, J, 2) pixels]}}
+  positions_2d = {video: {'custom': [array (T, J, 2) float32 pixels]}}
   metadata     = {'layout_name': 'coco', 'num_joints': 17, 'keypoints_symmetry': [left, right],
                   'video_metadata': {video: {'w': width, 'h': height}}}
-The kit reads an optional 'fps' in each video's entry (it writes one when it knows the rate) and a
-'relpose' provenance entry (where the keypoints came from, how many were interpolated); VideoPose3D's
-reader ignores both. Layout names may be VideoPose3D's ('coco') or any registered one ('openpose-25').
+The kit also writes, and reads when present, each video's 'fps' and a 'relpose' provenance entry
+(where the keypoints came from, how many were interpolated); VideoPose3D's reader ignores both.
+Layout names are VideoPose3D's ('coco', 'h36m') or the kit's registered ones ('openpose-25').
+Files are read through relpose.safe_npz: no pickle in them can run code.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+import re
 from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .errors import DataError, UserError
-from .files import atomic_path
-from .keypoint_layouts import LAYOUT_ALIASES, get_layout, layout_name
-from .safe_npz import load_npz, npz_keys
+from .files import atomic_path, check_output_file
+from .keypoint_layouts import LAYOUTS, get_layout
+from .safe_npz import load_npz
 
-ACTION = "custom"   # the one action of every video (VideoPose3D's --viz-action custom)
-
-
-@dataclass
-class CustomVideo:
-    keypoints: np.ndarray   # (T, J, 2) float32 pixels
-    width: int
-    height: int
-    fps: float | None = None
+# VideoPose3D's own names for the layouts it knows; every other layout is stored under the kit's name.
+VIDEOPOSE3D_LAYOUT_NAMES = {"coco-17": "coco", "h36m-17": "h36m"}
+_FROM_VIDEOPOSE3D = {v: k for k, v in VIDEOPOSE3D_LAYOUT_NAMES.items()}
+CUSTOM_ACTION = "custom"   # every video's one action (VideoPose3D's --viz-action custom)
+_NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-@dataclass
-class CustomKeypoints:
-    videos: dict[str, CustomVideo]
-    layout: str                       # a registered layout name
-    metadata: dict = field(default_factory=dict, repr=False)
+def check_pixels(value, what: str, where) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not float(value).is_integer() or value <= 0:
+        raise DataError(f"{where}: {what} must be a positive whole number of pixels, got {value!r}")
+    return int(value)
+
+
+def check_fps(value, where) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value <= 0:
+        raise DataError(f"{where}: fps must be a positive number (or unknown), got {value!r}")
+    return float(value)
+
 
 
 def custom_file(data_dir, name: str) -> Path:
+    """data_dir/data_2d_custom_<name>.npz, the file `-d custom -k <name>` reads."""
+    if not isinstance(name, str) or not _NAME_OK.fullmatch(name):
+        raise UserError(f"keypoints name {name!r}: use letters, digits, '.', '_' and '-' only (it becomes "
+                        "data_2d_custom_<name>.npz)")
     return Path(data_dir) / f"data_2d_custom_{name}.npz"
 
 
-def _stored_layout_name(layout: str) -> str:
-    """The name written to metadata: VideoPose3D's own where it has one ('coco'), else the kit's."""
-    for alias, name in LAYOUT_ALIASES.items():
-        if name == layout and alias in ("coco", "h36m"):
-            return alias
-    return layout
+def _plain(value, where):
+    """Provenance as plain JSON data (what safe_npz reads back, and what any reader understands)."""
+    try:
+        return json.loads(json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: provenance must be plain data (dicts, lists, strings, numbers)") from None
 
 
-def write_custom(path, videos: dict, layout: str, *, provenance: dict | None = None, overwrite: bool = False) -> Path:
-    """Write `videos` (name -> CustomVideo or (keypoints, width, height, fps)) in `layout` as a custom file."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise UserError(f"{path} exists; choose another --name or pass --overwrite to replace it")
+def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bool = False) -> Path:
+    """Write VideoPose3D's custom 2D file: `videos` maps a video name to (keypoints (T, J, 2) pixels,
+    width, height, fps or None); `layout` is a registered layout name."""
+    path = check_output_file(path, "the 2D keypoint file", overwrite=overwrite, suffixes=(".npz",))
     lay = get_layout(layout)
+    if not videos:
+        raise UserError(f"{path}: no videos to write")
     positions, video_meta = {}, {}
-    for name, v in videos.items():
-        v = v if isinstance(v, CustomVideo) else CustomVideo(*v)
-        kps = np.asarray(v.keypoints, dtype=np.float32)
-        if kps.ndim != 3 or kps.shape[1:] != (lay.num_joints, 2) or len(kps) == 0:
-            raise DataError(f"video '{name}': expected (frames, {lay.num_joints}, 2) {lay.name} keypoints, "
-                            f"got shape {kps.shape}")
-        if not np.isfinite(kps).all():
-            raise DataError(f"video '{name}': keypoints contain NaN or inf; fill the gaps before writing")
-        positions[name] = {ACTION: [kps]}
-        entry = {"w": int(v.width), "h": int(v.height)}
-        if v.fps:
-            entry["fps"] = float(v.fps)
-        video_meta[name] = entry
+    for name, (keypoints, width, height, fps) in videos.items():
+        where = f"{path} (video {name!r})"
+        if not isinstance(name, str) or not name:
+            raise UserError(f"{where}: video names must be non-empty strings")
+        k = np.asarray(keypoints, dtype=np.float32)
+        if k.ndim != 3 or k.shape[1:] != (lay.num_joints, 2) or len(k) == 0:
+            raise UserError(f"{where}: keypoints of shape {k.shape}, expected (frames, {lay.num_joints}, 2) "
+                            f"for the {layout} layout")
+        if not np.isfinite(k).all():
+            raise UserError(f"{where}: keypoints must be finite; fill the gaps first (fill_gaps)")
+        positions[name] = {CUSTOM_ACTION: [k]}
+        video_meta[name] = {"w": check_pixels(width, "width", where), "h": check_pixels(height, "height", where)}
+        if fps is not None:
+            video_meta[name]["fps"] = check_fps(fps, where)
     left, right = lay.symmetry
-    metadata = {"layout_name": _stored_layout_name(lay.name), "num_joints": lay.num_joints,
-                "keypoints_symmetry": [list(left), list(right)], "video_metadata": video_meta}
-    if provenance:
-        metadata["relpose"] = dict(provenance)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, what="keypoint file") as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, positions_2d=positions, metadata=metadata)
+    metadata = {"layout_name": VIDEOPOSE3D_LAYOUT_NAMES.get(layout, layout), "num_joints": lay.num_joints,
+                "keypoints_symmetry": [list(left), list(right)], "video_metadata": video_meta,
+                "relpose": {"version": __version__, "layout": layout, **(_plain(provenance, path) or {})}}
+    with atomic_path(path, what="2D keypoint file") as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, positions_2d=positions, metadata=metadata)
     return path
 
 
-def read_custom(path) -> CustomKeypoints:
-    """Read and check a custom file (through relpose.safe_npz: no pickle in it can run code)."""
+def _unwrap(value, key: str, path):
+    if isinstance(value, np.ndarray) and value.dtype == object and value.shape == ():
+        value = value.item()
+    if not isinstance(value, dict):
+        raise DataError(f"{path}: '{key}' should be a dict, got {type(value).__name__}; re-create the file "
+                        "(python -m relpose.cli.keypoints)")
+    return value
+
+
+def read_custom(path) -> tuple[dict, str, dict]:
+    """Read a custom 2D file -> ({video: {keypoints, width, height, fps}}, registered layout name, metadata)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path.name} not found in folder {path.parent.resolve()}: write it with "
-                        "`python -m relpose.cli.keypoints` or `make wild VIDEO=...` (see README, 'Your own video')")
-    try:
-        keys = npz_keys(path)
-    except DataError:
-        raise
-    except Exception as e:
-        raise DataError(f"{path} is not an .npz archive ({type(e).__name__}); write it again") from None
-    missing = [k for k in ("positions_2d", "metadata") if k not in keys]
-    if missing:
-        raise DataError(f"{path} lacks {', '.join(missing)}; it is not a VideoPose3D custom 2D file")
-    raw = {k: (v.item() if v.dtype == object and v.shape == () else v) for k, v in load_npz(path, keys).items()}
-    meta, positions = raw["metadata"], raw["positions_2d"]
-    if not isinstance(meta, dict) or not isinstance(positions, dict):
-        raise DataError(f"{path}: metadata and positions_2d must be dicts; it is not a VideoPose3D custom 2D file")
-    try:
-        num_joints = int(meta["num_joints"])
-        video_meta = dict(meta["video_metadata"])
-    except Exception:
-        raise DataError(f"{path}: metadata needs num_joints and video_metadata = {{video: {{'w', 'h'}}}}") from None
-    stated = meta.get("layout_name")
-    try:
-        layout = get_layout(layout_name(stated)) if isinstance(stated, str) else None
-    except UserError:
-        layout = None
-    if layout is None:
-        raise DataError(f"{path}: metadata['layout_name'] {stated!r} is not a known layout; use one of "
-                        "'coco', 'h36m', 'halpe-26', 'openpose-25', 'blazepose-33'")
-    if layout.num_joints != num_joints:
-        raise DataError(f"{path}: layout '{stated}' has {layout.num_joints} keypoints, metadata num_joints says "
-                        f"{num_joints}; fix the metadata")
+        raise DataError(f"{path} does not exist; make it from a detector's output with python -m relpose.cli.keypoints")
+    raw = load_npz(path, keys=("positions_2d", "metadata"))
+    for key in ("positions_2d", "metadata"):
+        if key not in raw:
+            raise DataError(f"{path} has no '{key}'; it is not a VideoPose3D 2D file: re-create it "
+                            "(python -m relpose.cli.keypoints)")
+    positions = _unwrap(raw["positions_2d"], "positions_2d", path)
+    meta = _unwrap(raw["metadata"], "metadata", path)
+    stored = meta.get("layout_name")
+    layout = _FROM_VIDEOPOSE3D.get(stored, stored)
+    if layout not in LAYOUTS:
+        raise DataError(f"{path}: metadata layout_name {stored!r} is not a known layout ({', '.join(LAYOUTS)}, "
+                        "or VideoPose3D's 'coco', 'h36m'); fix the metadata")
+    joints = get_layout(layout).num_joints
+    if meta.get("num_joints") != joints:
+        raise DataError(f"{path}: metadata num_joints {meta.get('num_joints')!r} does not match the {layout} "
+                        f"layout's {joints}; fix the metadata")
+    video_meta = meta.get("video_metadata")
+    if not isinstance(video_meta, dict):
+        raise DataError(f"{path}: metadata has no video_metadata {{video: {{'w', 'h'}}}}; re-create the file")
     videos = {}
     for name, actions in positions.items():
-        where = f"{path}, video '{name}'"
-        if not isinstance(actions, dict) or ACTION not in actions:
-            raise DataError(f"{where}: expected {{'custom': [keypoints]}}; it is not a VideoPose3D custom 2D file")
-        cams = actions[ACTION]
-        kps = np.asarray(cams[0] if isinstance(cams, (list, tuple)) else cams)
-        if kps.ndim != 3 or kps.shape[1:] != (num_joints, 2) or len(kps) == 0:
-            raise DataError(f"{where}: expected a (frames, {num_joints}, 2) array, got shape {kps.shape}; "
-                            f"the keypoints must be in the {layout.name} layout the metadata names")
-        if not np.issubdtype(kps.dtype, np.number) or not np.isfinite(kps).all():
-            raise DataError(f"{where}: keypoints must be finite numbers (fill gaps when converting)")
-        entry = video_meta.get(name)
-        try:
-            w, h = int(entry["w"]), int(entry["h"])
-            assert w > 0 and h > 0
-        except Exception:
-            raise DataError(f"{where}: metadata['video_metadata'] needs the video's 'w' and 'h' (pixels)") from None
-        fps = entry.get("fps")
-        videos[name] = CustomVideo(kps.astype(np.float32), w, h, float(fps) if fps else None)
+        where = f"{path} (video {name!r})"
+        cams = actions.get(CUSTOM_ACTION) if isinstance(actions, dict) else None
+        if not isinstance(cams, (list, tuple)) or not cams:
+            raise DataError(f"{where}: expected {{'custom': [(frames, {joints}, 2) array]}}; re-create the file")
+        k = cams[0]
+        if not isinstance(k, np.ndarray) or not np.issubdtype(k.dtype, np.number) or k.ndim != 3 \
+                or k.shape[1:] != (joints, 2) or len(k) == 0:
+            raise DataError(f"{where}: keypoints of shape {getattr(k, 'shape', type(k).__name__)}, expected "
+                            f"(frames, {joints}, 2); re-create the file")
+        if not np.isfinite(k).all():
+            raise DataError(f"{where}: keypoints are not all finite; re-create the file with the gaps filled")
+        info = video_meta.get(name)
+        if not isinstance(info, dict) or "w" not in info or "h" not in info:
+            raise DataError(f"{where}: metadata video_metadata has no 'w' and 'h' for this video; fix the metadata")
+        videos[name] = {"keypoints": k.astype(np.float32, copy=False), "width": check_pixels(info["w"], "w", where),
+                        "height": check_pixels(info["h"], "h", where), "fps": check_fps(info.get("fps"), where)}
     if not videos:
-        raise DataError(f"{path} holds no video")
-    return CustomKeypoints(videos, layout.name, meta)
+        raise DataError(f"{path} holds no videos; re-create it (python -m relpose.cli.keypoints)")
+    return videos, layout, meta

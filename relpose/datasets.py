@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .cameras import frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
-from .custom_keypoints import ACTION as CUSTOM_ACTION, read_custom
+from .custom_keypoints import CUSTOM_ACTION, read_custom
 from .errors import DataError, UserError
 from .keypoint_layouts import get_layout, guess_layout, model_inputs
 from .safe_npz import load_npz, npz_keys
@@ -552,17 +552,17 @@ def _load_custom(spec: DatasetSpec, keypoints: str, data_dir) -> PoseDataset:
     """A custom file as a 2D-only data set: each video a subject with action 'custom' and one camera of
     the video's size (Human3.6M S1 camera 0's orientation, for showing the prediction upright)."""
     _, path = spec.files(keypoints, data_dir)
-    data = read_custom(path)
-    layout = get_layout(data.layout)
+    videos, layout_name, _ = read_custom(path)
+    layout = get_layout(layout_name)
     shown_by = load_rig(spec.rig)["S1"][0]
     cameras, positions_2d, video_fps = {}, {}, {}
-    for video, v in data.videos.items():
-        cam = {"id": video, "res_w": v.width, "res_h": v.height, "azimuth": shown_by["azimuth"],
+    for video, v in videos.items():
+        cam = {"id": video, "res_w": v["width"], "res_h": v["height"], "azimuth": shown_by["azimuth"],
                "orientation": shown_by["orientation"], "translation": shown_by["translation"]}
         cameras[video] = [cam]
-        positions_2d[video] = {CUSTOM_ACTION: [normalize_screen_coordinates(v.keypoints, v.width, v.height)
+        positions_2d[video] = {CUSTOM_ACTION: [normalize_screen_coordinates(v["keypoints"], v["width"], v["height"])
                                                .astype(np.float32, copy=False)]}
-        video_fps[video] = v.fps
+        video_fps[video] = v["fps"]
     known = {f for f in video_fps.values() if f}
     left, right = layout.symmetry
     return PoseDataset(

@@ -81,5 +81,6 @@ def test_identity_scores_and_errors():
         coco.to_h36m17(np.zeros((4, 25, 2)))
     with pytest.raises(UserError, match="humaneva-15 layout has no conversion"):
         get_layout("humaneva-15").to_h36m17(np.zeros((1, 15, 2)))
-    with pytest.raises(UserError, match="unknown keypoint layout 'coco' \\(known: h36m-17, humaneva-15, coco-17"):
-        get_layout("coco")
+    with pytest.raises(UserError, match="unknown keypoint layout 'yolo' \\(known: h36m-17, humaneva-15, coco-17"):
+        get_layout("yolo")
+    assert get_layout("coco") is get_layout("coco-17") and get_layout("h36m").name == "h36m-17"   # VideoPose3D's names

@@ -9,7 +9,7 @@ import torch
 
 from relpose.cameras import image_coordinates
 from relpose.checkpoints import load_checkpoint
-from relpose.custom_keypoints import CustomVideo, custom_file, read_custom, write_custom
+from relpose.custom_keypoints import custom_file, write_custom
 from relpose.datasets import load_dataset
 from relpose.errors import DataError, UserError
 from relpose.keypoint_layouts import LAYOUTS, get_layout, guess_layout, model_inputs
@@ -110,45 +110,23 @@ def test_humaneva_with_coco_keypoints_trains_and_evaluates(tmp_path):
 
 # ----------------------------------------------------------------------------- the custom file
 
-def test_custom_file_round_trip_in_videopose3d_layout(tmp_path):
+def test_custom_file_loads_as_a_2d_only_data_set(tmp_path):
+    # The file's own format is tested in test_wild_detections.py; here: what -d custom makes of it.
     rng = np.random.default_rng(0)
     a, b = rng.uniform(0, 600, (30, 17, 2)), rng.uniform(0, 600, (12, 17, 2))
-    path = write_custom(custom_file(tmp_path, "mine"), {"walk": (a, 640, 480, 29.97), "run": CustomVideo(b, 320, 240)},
-                        "coco-17", provenance={"source": "test"})
-    assert path.name == "data_2d_custom_mine.npz"
-    raw = np.load(path, allow_pickle=True)   # the file as VideoPose3D's run.py reads it (our own file)
-    meta = raw["metadata"].item()
-    assert meta["layout_name"] == "coco" and meta["num_joints"] == 17
-    assert meta["keypoints_symmetry"] == [list(COCO.symmetry[0]), list(COCO.symmetry[1])]
-    assert meta["video_metadata"] == {"walk": {"w": 640, "h": 480, "fps": 29.97}, "run": {"w": 320, "h": 240}}
-    assert raw["positions_2d"].item()["walk"]["custom"][0].shape == (30, 17, 2)
-    back = read_custom(path)
-    assert back.layout == "coco-17" and back.videos["run"].fps is None and back.videos["walk"].fps == 29.97
-    np.testing.assert_allclose(back.videos["walk"].keypoints, a, rtol=1e-6)
-    with pytest.raises(UserError, match="--overwrite"):
-        write_custom(path, {"walk": (a, 640, 480, None)}, "coco-17")
+    write_custom(custom_file(tmp_path, "mine"), {"walk": (a, 640, 480, 29.97), "run": (b, 320, 240, None)}, "coco-17")
     ds = load_dataset("custom", "mine", tmp_path)
-    assert ds.positions_3d is None and ds.subjects() == ["walk", "run"] and ds.fps_of("walk") == 29.97
+    assert ds.positions_3d is None and ds.subjects() == ["walk", "run"] and ds.actions("walk") == ["custom"]
+    assert ds.fps_of("walk") == 29.97 and ds.fps_of("run") is None and ds.input_layout().name == "coco-17"
+    assert (ds.kps_left, ds.kps_right) == (list(COCO.symmetry[0]), list(COCO.symmetry[1]))
+    assert ds.cameras["run"][0]["res_w"] == 320
     np.testing.assert_allclose(image_coordinates(ds.positions_2d["walk"]["custom"][0], w=640, h=480), a, atol=1e-3)
-
-
-@pytest.mark.parametrize("change,message", [
-    (lambda m, p: m.update(layout_name="mystery"), "'mystery' is not a known layout"),
-    (lambda m, p: m.update(num_joints=25), "num_joints says 25"),
-    (lambda m, p: m["video_metadata"].pop("v"), "needs the video's 'w' and 'h'"),
-    (lambda m, p: p["v"]["custom"].__setitem__(0, np.zeros((5, 15, 2), np.float32)), "(frames, 17, 2)"),
-    (lambda m, p: p["v"]["custom"].__setitem__(0, np.full((5, 17, 2), np.nan, np.float32)), "finite"),
-])
-def test_bad_custom_files_are_named_in_one_line(tmp_path, change, message):
-    meta = {"layout_name": "coco", "num_joints": 17, "keypoints_symmetry": [list(s) for s in COCO.symmetry],
-            "video_metadata": {"v": {"w": 100, "h": 100}}}
-    positions = {"v": {"custom": [np.zeros((5, 17, 2), np.float32)]}}
-    change(meta, positions)
-    path = custom_file(tmp_path, "bad")
-    np.savez(path, positions_2d=positions, metadata=meta)
-    with pytest.raises(DataError) as e:
-        read_custom(path)
-    assert message in str(e.value) and str(path) in str(e.value) and "\n" not in str(e.value)
+    h36m = ds.converted_to("h36m-17")
+    assert h36m.input_layout().name == "h36m-17" and h36m.kps_left == list(H36M_17.joints_left)
+    np.testing.assert_allclose(h36m.positions_2d["run"]["custom"][0],
+                               COCO.to_h36m17(ds.positions_2d["run"]["custom"][0]), atol=1e-6)
+    with pytest.raises(UserError, match="only conversion to h36m-17"):
+        ds.converted_to("humaneva-15")
 
 
 # ----------------------------------------------------------------------------- frame rates

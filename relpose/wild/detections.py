@@ -20,27 +20,21 @@ VideoPose3D's reader ignores the keys it does not know ('fps', 'relpose').
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+# custom_file and read_custom are re-exported: the file's readers and writer belong together for users.
+from ..custom_keypoints import check_fps, check_pixels, custom_file, read_custom, write_custom  # noqa: F401
 from ..errors import DataError, UserError
 from ..files import atomic_path, check_output_file
-from ..keypoint_layouts import LAYOUTS, get_layout
-from ..safe_npz import load_npz
+from ..keypoint_layouts import get_layout
 
 FORMATS = ("coco-json", "openpose", "alphapose", "mediapipe")
 MEDIAPIPE_FORMAT = "mediapipe-pose-landmarks"
 MEDIAPIPE_LANDMARKS = 33
-# VideoPose3D's own names for the layouts it knows; every other layout is stored under the kit's name.
-VIDEOPOSE3D_LAYOUT_NAMES = {"coco-17": "coco", "h36m-17": "h36m"}
-_FROM_VIDEOPOSE3D = {v: k for k, v in VIDEOPOSE3D_LAYOUT_NAMES.items()}
-CUSTOM_ACTION = "custom"
-_NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 # ----------------------------------------------------------------------------- data
@@ -154,23 +148,7 @@ def _need_size(width, height, path, what: str) -> tuple[int, int]:
     if width is None or height is None:
         raise UserError(f"{path}: {what} files do not record the video's frame size; give width and height "
                         "(--width W --height H, or --video FILE)")
-    return _positive_int(width, "width", path), _positive_int(height, "height", path)
-
-
-def _positive_int(value, what: str, where) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not float(value).is_integer() or value <= 0:
-        raise DataError(f"{where}: {what} must be a positive whole number of pixels, got {value!r}")
-    return int(value)
-
-
-def _fps(value, where) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
-        raise DataError(f"{where}: fps must be a positive number (or unknown), got {value!r}")
-    return float(value)
+    return check_pixels(width, "width", path), check_pixels(height, "height", path)
 
 
 def _entries(data, path, what: str) -> list[dict]:
@@ -249,7 +227,7 @@ def read_coco_json(path, *, width=None, height=None, fps=None, name=None, frame_
     """COCO-style keypoint results (MMPose, Detectron2): 17 keypoints per person, layout coco-17."""
     w, h = _need_size(width, height, path, "COCO results")
     layout, frames = _results_list(path, "COCO keypoint results", {17: "coco-17"}, frame_ids, skip_category=True)
-    return VideoDetections(name or Path(path).stem, layout, w, h, _fps(fps, path), frames, str(path), "coco-json")
+    return VideoDetections(name or Path(path).stem, layout, w, h, check_fps(fps, path), frames, str(path), "coco-json")
 
 
 def read_alphapose_json(path, *, width=None, height=None, fps=None, name=None, frame_ids=None) -> VideoDetections:
@@ -257,7 +235,7 @@ def read_alphapose_json(path, *, width=None, height=None, fps=None, name=None, f
     w, h = _need_size(width, height, path, "AlphaPose results")
     layout, frames = _results_list(path, "AlphaPose results", {17: "coco-17", 26: "halpe-26"}, frame_ids,
                                    skip_category=False)
-    return VideoDetections(name or Path(path).stem, layout, w, h, _fps(fps, path), frames, str(path), "alphapose")
+    return VideoDetections(name or Path(path).stem, layout, w, h, check_fps(fps, path), frames, str(path), "alphapose")
 
 
 _OPENPOSE_FILE = re.compile(r"(\d+)_keypoints\.json$")
@@ -299,7 +277,7 @@ def read_openpose_folder(folder, *, width=None, height=None, fps=None, name=None
             points, scores = _triplets(values, p, f"person {k}", {25: "openpose-25"})
             people.append(Detection(points, scores, float(scores.mean())))   # OpenPose gives no person score
         frames.append(people)
-    return VideoDetections(name or folder.name, "openpose-25", w, h, _fps(fps, folder), frames, str(folder), "openpose")
+    return VideoDetections(name or folder.name, "openpose-25", w, h, check_fps(fps, folder), frames, str(folder), "openpose")
 
 
 def read_mediapipe_json(path) -> VideoDetections:
@@ -309,9 +287,9 @@ def read_mediapipe_json(path) -> VideoDetections:
     if not isinstance(data, dict) or data.get("format") != MEDIAPIPE_FORMAT:
         raise DataError(f"{path}: not a MediaPipe landmarks file (its 'format' must be '{MEDIAPIPE_FORMAT}'); "
                         "write it with relpose.wild.detections.write_mediapipe_json")
-    width = _positive_int(data.get("width"), "width", path)
-    height = _positive_int(data.get("height"), "height", path)
-    fps = _fps(data.get("fps"), path)
+    width = check_pixels(data.get("width"), "width", path)
+    height = check_pixels(data.get("height"), "height", path)
+    fps = check_fps(data.get("fps"), path)
     if not isinstance(data.get("frames"), list):
         raise DataError(f"{path}: 'frames' must be a list with one entry (null or landmarks) per frame")
     frames = []
@@ -349,8 +327,8 @@ def write_mediapipe_json(path, frames, *, width: int, height: int, fps: float | 
             raise UserError(f"{path}: frame {t} has landmarks of shape {lm.shape}, expected (33, 4) "
                             "[x, y, z, visibility]")
         out.append({"landmarks": [[round(float(v), 6) for v in row] for row in lm]})
-    doc = {"format": MEDIAPIPE_FORMAT, "video": str(video), "width": _positive_int(width, "width", path),
-           "height": _positive_int(height, "height", path), "fps": _fps(fps, path), "frames": out}
+    doc = {"format": MEDIAPIPE_FORMAT, "video": str(video), "width": check_pixels(width, "width", path),
+           "height": check_pixels(height, "height", path), "fps": check_fps(fps, path), "frames": out}
     with atomic_path(path, what="MediaPipe landmarks file") as tmp:
         tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
     return path
@@ -538,111 +516,6 @@ def fill_gaps(track: Track, min_score: float = 0.3) -> tuple[np.ndarray, FillRep
     report = FillReport(T, int((~track.detected).sum()), _longest_run(~track.detected), filled, float(min_score),
                         track.switches, tuple(weak))
     return out.astype(np.float32), report
-
-
-# ----------------------------------------------------------------------------- VideoPose3D's custom file
-
-def custom_file(data_dir, name: str) -> Path:
-    """data_dir/data_2d_custom_<name>.npz, the file `-d custom -k <name>` reads."""
-    if not isinstance(name, str) or not _NAME_OK.fullmatch(name):
-        raise UserError(f"keypoints name {name!r}: use letters, digits, '.', '_' and '-' only (it becomes "
-                        "data_2d_custom_<name>.npz)")
-    return Path(data_dir) / f"data_2d_custom_{name}.npz"
-
-
-def _plain(value, where):
-    """Provenance as plain JSON data (what safe_npz reads back, and what any reader understands)."""
-    try:
-        return json.loads(json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
-    except (TypeError, ValueError):
-        raise UserError(f"{where}: provenance must be plain data (dicts, lists, strings, numbers)") from None
-
-
-def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bool = False) -> Path:
-    """Write VideoPose3D's custom 2D file: `videos` maps a video name to (keypoints (T, J, 2) pixels,
-    width, height, fps or None); `layout` is a registered layout name."""
-    path = check_output_file(path, "the 2D keypoint file", overwrite=overwrite, suffixes=(".npz",))
-    lay = get_layout(layout)
-    if not videos:
-        raise UserError(f"{path}: no videos to write")
-    positions, video_meta = {}, {}
-    for name, (keypoints, width, height, fps) in videos.items():
-        where = f"{path} (video {name!r})"
-        if not isinstance(name, str) or not name:
-            raise UserError(f"{where}: video names must be non-empty strings")
-        k = np.asarray(keypoints, dtype=np.float32)
-        if k.ndim != 3 or k.shape[1:] != (lay.num_joints, 2) or len(k) == 0:
-            raise UserError(f"{where}: keypoints of shape {k.shape}, expected (frames, {lay.num_joints}, 2) "
-                            f"for the {layout} layout")
-        if not np.isfinite(k).all():
-            raise UserError(f"{where}: keypoints must be finite; fill the gaps first (fill_gaps)")
-        positions[name] = {CUSTOM_ACTION: [k]}
-        video_meta[name] = {"w": _positive_int(width, "width", where), "h": _positive_int(height, "height", where)}
-        if fps is not None:
-            video_meta[name]["fps"] = _fps(fps, where)
-    left, right = lay.symmetry
-    metadata = {"layout_name": VIDEOPOSE3D_LAYOUT_NAMES.get(layout, layout), "num_joints": lay.num_joints,
-                "keypoints_symmetry": [list(left), list(right)], "video_metadata": video_meta,
-                "relpose": {"version": __version__, "layout": layout, **(_plain(provenance, path) or {})}}
-    with atomic_path(path, what="2D keypoint file") as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, positions_2d=positions, metadata=metadata)
-    return path
-
-
-def _unwrap(value, key: str, path):
-    if isinstance(value, np.ndarray) and value.dtype == object and value.shape == ():
-        value = value.item()
-    if not isinstance(value, dict):
-        raise DataError(f"{path}: '{key}' should be a dict, got {type(value).__name__}; re-create the file "
-                        "(python -m relpose.cli.keypoints)")
-    return value
-
-
-def read_custom(path) -> tuple[dict, str, dict]:
-    """Read a custom 2D file -> ({video: {keypoints, width, height, fps}}, registered layout name, metadata)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; make it from a detector's output with python -m relpose.cli.keypoints")
-    raw = load_npz(path, keys=("positions_2d", "metadata"))
-    for key in ("positions_2d", "metadata"):
-        if key not in raw:
-            raise DataError(f"{path} has no '{key}'; it is not a VideoPose3D 2D file: re-create it "
-                            "(python -m relpose.cli.keypoints)")
-    positions = _unwrap(raw["positions_2d"], "positions_2d", path)
-    meta = _unwrap(raw["metadata"], "metadata", path)
-    stored = meta.get("layout_name")
-    layout = _FROM_VIDEOPOSE3D.get(stored, stored)
-    if layout not in LAYOUTS:
-        raise DataError(f"{path}: metadata layout_name {stored!r} is not a known layout ({', '.join(LAYOUTS)}, "
-                        "or VideoPose3D's 'coco', 'h36m'); fix the metadata")
-    joints = get_layout(layout).num_joints
-    if meta.get("num_joints") != joints:
-        raise DataError(f"{path}: metadata num_joints {meta.get('num_joints')!r} does not match the {layout} "
-                        f"layout's {joints}; fix the metadata")
-    video_meta = meta.get("video_metadata")
-    if not isinstance(video_meta, dict):
-        raise DataError(f"{path}: metadata has no video_metadata {{video: {{'w', 'h'}}}}; re-create the file")
-    videos = {}
-    for name, actions in positions.items():
-        where = f"{path} (video {name!r})"
-        cams = actions.get(CUSTOM_ACTION) if isinstance(actions, dict) else None
-        if not isinstance(cams, (list, tuple)) or not cams:
-            raise DataError(f"{where}: expected {{'custom': [(frames, {joints}, 2) array]}}; re-create the file")
-        k = cams[0]
-        if not isinstance(k, np.ndarray) or not np.issubdtype(k.dtype, np.number) or k.ndim != 3 \
-                or k.shape[1:] != (joints, 2) or len(k) == 0:
-            raise DataError(f"{where}: keypoints of shape {getattr(k, 'shape', type(k).__name__)}, expected "
-                            f"(frames, {joints}, 2); re-create the file")
-        if not np.isfinite(k).all():
-            raise DataError(f"{where}: keypoints are not all finite; re-create the file with the gaps filled")
-        info = video_meta.get(name)
-        if not isinstance(info, dict) or "w" not in info or "h" not in info:
-            raise DataError(f"{where}: metadata video_metadata has no 'w' and 'h' for this video; fix the metadata")
-        videos[name] = {"keypoints": k.astype(np.float32, copy=False), "width": _positive_int(info["w"], "w", where),
-                        "height": _positive_int(info["h"], "h", where), "fps": _fps(info.get("fps"), where)}
-    if not videos:
-        raise DataError(f"{path} holds no videos; re-create it (python -m relpose.cli.keypoints)")
-    return videos, layout, meta
 
 
 def convert_detections(video: VideoDetections, path, *, min_score: float = 0.3, iou_threshold: float = 0.3,
