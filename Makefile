@@ -5,9 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.relpose-installed
+# The 2D detector (MediaPipe, numpy < 2) lives in its own environment: make detect-env.
+DETECT_VENV ?= .venv-detect
+DETECT_STAMP := $(DETECT_VENV)/.relpose-installed
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
+.PHONY: demo detect-env test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "relpose needs Python 3.10 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
@@ -15,6 +18,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
+
+# mediapipe==0.10.21 has wheels for Python 3.9-3.12 only; the kit itself is installed without its
+# dependencies (no torch), so that `python -m relpose.wild.detect` runs there.
+$(DETECT_STAMP): requirements-detect.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 12) else "the detector (mediapipe 0.10.21) needs Python 3.10 to 3.12, found " + sys.version.split()[0] + ": run make detect-env PYTHON=python3.12")'
+	@test -x $(DETECT_VENV)/bin/python || $(PYTHON) -m venv $(DETECT_VENV)
+	$(DETECT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-detect.txt
+	$(DETECT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+detect-env: $(DETECT_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m relpose.cli.demo

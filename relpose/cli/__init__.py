@@ -3,6 +3,7 @@
 - `parser`: the published run.py flags and the kit's additions, with every check of their values;
 - `run`: `python -m relpose` (flags -> ModelConfig/TrainConfig -> relpose.train / relpose.evaluate);
 - `render`: `--render` (one sequence to a GIF/MP4 and/or .npy);
+- `detect`: `python -m relpose.wild.detect` (MediaPipe 2D landmarks, in the detector's own environment);
 - `demo`: `make demo`;  `synth`: `python -m relpose.synth`;
 - `keypoints`: `python -m relpose.cli.keypoints` (a 2D detector's output -> data_2d_custom_<name>.npz);
 - `notebooks`: `python -m relpose.cli.notebooks refresh|normalise|check` (the stored notebooks);
