@@ -66,13 +66,15 @@ def _plain(value, where):
 
 def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bool = False) -> Path:
     """Write VideoPose3D's custom 2D file: `videos` maps a video name to (keypoints (T, J, 2) pixels,
-    width, height, fps or None); `layout` is a registered layout name."""
+    width, height, fps or None[, first_frame: the video frame of keypoints[0], 0 by default]); `layout`
+    is a registered layout name."""
     path = check_output_file(path, "the 2D keypoint file", overwrite=overwrite, suffixes=(".npz",))
     lay = get_layout(layout)
     if not videos:
         raise UserError(f"{path}: no videos to write")
     positions, video_meta = {}, {}
-    for name, (keypoints, width, height, fps) in videos.items():
+    for name, entry in videos.items():
+        keypoints, width, height, fps, first_frame = (*entry, 0) if len(entry) == 4 else entry
         where = f"{path} (video {name!r})"
         if not isinstance(name, str) or not name:
             raise UserError(f"{where}: video names must be non-empty strings")
@@ -86,6 +88,8 @@ def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bo
         video_meta[name] = {"w": check_pixels(width, "width", where), "h": check_pixels(height, "height", where)}
         if fps is not None:
             video_meta[name]["fps"] = check_fps(fps, where)
+        if first_frame:   # the keypoints start at this frame of the video (a detected excerpt)
+            video_meta[name]["first_frame"] = int(first_frame)
     left, right = lay.symmetry
     metadata = {"layout_name": VIDEOPOSE3D_LAYOUT_NAMES.get(layout, layout), "num_joints": lay.num_joints,
                 "keypoints_symmetry": [list(left), list(right)], "video_metadata": video_meta,
@@ -145,7 +149,8 @@ def read_custom(path) -> tuple[dict, str, dict]:
         if not isinstance(info, dict) or "w" not in info or "h" not in info:
             raise DataError(f"{where}: metadata video_metadata has no 'w' and 'h' for this video; fix the metadata")
         videos[name] = {"keypoints": k.astype(np.float32, copy=False), "width": check_pixels(info["w"], "w", where),
-                        "height": check_pixels(info["h"], "h", where), "fps": check_fps(info.get("fps"), where)}
+                        "height": check_pixels(info["h"], "h", where), "fps": check_fps(info.get("fps"), where),
+                        "first_frame": int(info.get("first_frame", 0))}
     if not videos:
         raise DataError(f"{path} holds no videos; re-create it (python -m relpose.cli.keypoints)")
     return videos, layout, meta

@@ -558,7 +558,8 @@ def _load_custom(spec: DatasetSpec, keypoints: str, data_dir) -> PoseDataset:
     cameras, positions_2d, video_fps = {}, {}, {}
     for video, v in videos.items():
         cam = {"id": video, "res_w": v["width"], "res_h": v["height"], "azimuth": shown_by["azimuth"],
-               "orientation": shown_by["orientation"], "translation": shown_by["translation"]}
+               "orientation": shown_by["orientation"], "translation": shown_by["translation"],
+               "first_frame": v["first_frame"]}   # the video frame of the first keypoints (--viz-video)
         cameras[video] = [cam]
         positions_2d[video] = {CUSTOM_ACTION: [normalize_screen_coordinates(v["keypoints"], v["width"], v["height"])
                                                .astype(np.float32, copy=False)]}

@@ -1,7 +1,8 @@
 """`python -m relpose.wild.detect VIDEO --output LANDMARKS.json`: flags -> relpose.wild.detect.
 
 Runs in the detector's environment (make detect-env: mediapipe, numpy < 2, no torch), so it imports
-nothing but relpose.cli.common, relpose.files and relpose.wild.detect.
+nothing that imports torch: relpose.cli.common, relpose.files, relpose.wild.detect and
+relpose.wild.detections (which writes the custom 2D file with --name).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 from ..files import check_output_file
 from ..wild.detect import detect_video, write_landmarks
+from ..wild.detections import convert_detections, custom_file, read_mediapipe_json
 from .common import OneLineParser, run_command
 
 
@@ -18,7 +20,14 @@ def build_parser() -> OneLineParser:
                                   "offline (the model bundled with mediapipe).")
     p.add_argument("video", metavar="VIDEO", help="the video file (anything OpenCV reads: .mp4, .avi, .mov)")
     p.add_argument("--output", "-o", required=True, metavar="LANDMARKS.json", help="the landmarks file to write")
-    p.add_argument("--limit", type=int, metavar="N", help="detect in the first N frames only")
+    p.add_argument("--start", type=int, default=0, metavar="N", help="start at frame N of the video (default 0)")
+    p.add_argument("--limit", type=int, metavar="N", help="detect in N frames only (from --start)")
+    p.add_argument("--name", metavar="NAME",
+                   help="also write the lifter's input, DATA_DIR/data_2d_custom_NAME.npz (one person per frame, "
+                        "gaps interpolated), for `python -m relpose -d custom -k NAME`")
+    p.add_argument("--data-dir", default="data", metavar="PATH", help="folder for --name's file (default: data)")
+    p.add_argument("--min-score", type=float, default=0.3, metavar="S",
+                   help="with --name: landmarks less visible than S are interpolated (default: 0.3)")
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     p.add_argument("--min-detection", type=float, default=0.5, metavar="C",
                    help="MediaPipe's minimum person-detection confidence, 0..1 (default: 0.5)")
@@ -29,13 +38,21 @@ def build_parser() -> OneLineParser:
 def _main(argv) -> int:
     args = build_parser().parse_args(argv)
     output = check_output_file(args.output, "--output", overwrite=args.overwrite, suffixes=(".json",))
+    custom = None
+    if args.name is not None:   # checked before the work, like --output
+        custom = check_output_file(custom_file(args.data_dir, args.name), "--name", overwrite=args.overwrite,
+                                   suffixes=(".npz",))
     stats: dict = {}
-    landmarks = detect_video(args.video, limit=args.limit, progress=not args.no_progress,
+    landmarks = detect_video(args.video, limit=args.limit, start=args.start, progress=not args.no_progress,
                              min_detection=args.min_detection, stats=stats)
     write_landmarks(landmarks, output, overwrite=args.overwrite)
     n, found = stats["frames"], stats["frames_with_person"]
     print(f"{output}: {n} frames, a person in {found} ({100 * found / n:.0f}%), "
           f"detection {stats['frames_per_second']:.1f} frames/s")
+    if custom is not None:
+        convert_detections(read_mediapipe_json(output), custom, min_score=args.min_score, overwrite=args.overwrite)
+        print(f"wrote {custom}: lift it with `python -m relpose -d custom -k {args.name} --evaluate CHECKPOINT "
+              f"--render --viz-subject {landmarks['video']} --viz-action custom --viz-export OUT.npy`")
     return 0
 
 

@@ -77,12 +77,13 @@ def _rooted(poses: np.ndarray, up_axis: str) -> tuple[np.ndarray, tuple[float, f
 def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: int, azim: float, output_path,
                      viewport=(1000, 1000), limit: int = -1, downsample: int = 1, size: float = 6,
                      input_video_path=None, input_video_skip: int = 0, keypoints_metadata=None,
-                     dpi: int = 80, up_axis: str = "z") -> int:
+                     dpi: int = 80, up_axis: str = "z", video_first_frame: int = 0) -> int:
     """Write the animation to output_path (.gif or .mp4); returns the number of frames written.
 
     keypoints_2d: (T, J, 2) pixels; poses: {title: (T, J, 3) metres}, world space (z up) as the CLI
     prepares them, or another up_axis ('-y' for camera space). keypoints_metadata, when given, is
-    VideoPose3D's dict whose 'keypoints_symmetry'[1] lists the right 2D joints.
+    VideoPose3D's dict whose 'keypoints_symmetry'[1] lists the right 2D joints. video_first_frame: the
+    video frame the keypoints start at (keypoints detected in an excerpt of the video).
     """
     output_path = Path(output_path)
     writer_name = WRITERS.get(output_path.suffix.lower())
@@ -100,7 +101,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     if input_video_path is None:
         frames = None  # one black frame of the viewport's size stands for every frame
     else:
-        frames, video_fps = read_video(input_video_path, input_video_skip,
+        frames, video_fps = read_video(input_video_path, input_video_skip + video_first_frame,
                                        limit * downsample if limit > 0 else -1)
         fps = fps or video_fps
         keypoints = keypoints[input_video_skip:]
@@ -273,6 +274,7 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
     log(f"Rendering {subject} / {action} / camera {camera} to {output}")
     n = render_animation(pixels, poses, dataset.skeleton, fps or 0, bitrate, cam.get("azimuth", 0), output,
                          viewport=(cam["res_w"], cam["res_h"]), limit=limit, downsample=downsample, size=size,
-                         input_video_path=video, input_video_skip=video_skip)
+                         input_video_path=video, input_video_skip=video_skip,
+                         video_first_frame=int(cam.get("first_frame", 0)))
     log(f"Wrote {n} frames to {output}")
     return prediction

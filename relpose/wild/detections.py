@@ -80,6 +80,7 @@ class VideoDetections:
     frames: list[list[Detection]]
     source: str | None = None          # the file or folder read, for messages and provenance
     source_format: str | None = None   # one of FORMATS
+    first_frame: int = 0               # frames[0] is this frame of the video (detection from --start)
 
     def __post_init__(self):
         joints = get_layout(self.layout).num_joints
@@ -309,13 +310,17 @@ def read_mediapipe_json(path) -> VideoDetections:
         frames.append([Detection(points, scores, float(scores.mean()))])
     video = str(data.get("video") or "")
     name = Path(video).name if video else path.stem
-    return VideoDetections(name, "blazepose-33", width, height, fps, frames, str(path), "mediapipe")
+    first = data.get("first_frame", 0)
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise DataError(f"{path}: 'first_frame' must be a frame number >= 0, got {first!r}")
+    return VideoDetections(name, "blazepose-33", width, height, fps, frames, str(path), "mediapipe", first)
 
 
 def write_mediapipe_json(path, frames, *, width: int, height: int, fps: float | None = None, video: str = "",
-                         overwrite: bool = False) -> Path:
+                         first_frame: int = 0, overwrite: bool = False) -> Path:
     """Write MediaPipe pose landmarks: `frames` holds, per frame, None (nobody) or 33 x [x, y, z, visibility]
-    with x, y normalised by the width and height as MediaPipe reports them."""
+    with x, y normalised by the width and height as MediaPipe reports them; frames[0] is the video's
+    frame `first_frame`."""
     path = check_output_file(path, "the MediaPipe landmarks file", overwrite=overwrite)
     out = []
     for t, frame in enumerate(frames):
@@ -329,6 +334,8 @@ def write_mediapipe_json(path, frames, *, width: int, height: int, fps: float | 
         out.append({"landmarks": [[round(float(v), 6) for v in row] for row in lm]})
     doc = {"format": MEDIAPIPE_FORMAT, "video": str(video), "width": check_pixels(width, "width", path),
            "height": check_pixels(height, "height", path), "fps": check_fps(fps, path), "frames": out}
+    if first_frame:
+        doc["first_frame"] = int(first_frame)
     with atomic_path(path, what="MediaPipe landmarks file") as tmp:
         tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
     return path
@@ -525,7 +532,8 @@ def convert_detections(video: VideoDetections, path, *, min_score: float = 0.3, 
     keypoints, report = fill_gaps(select_person(video, iou_threshold), min_score)
     provenance = {"source": video.source, "source_format": video.source_format, "iou_threshold": float(iou_threshold),
                   "fill": report.as_dict()}
-    write_custom(path, {video.name: (keypoints, video.width, video.height, video.fps)}, video.layout, provenance,
+    write_custom(path, {video.name: (keypoints, video.width, video.height, video.fps, video.first_frame)},
+                 video.layout, provenance,
                  overwrite=overwrite)
     if log is not None:
         log(f"{video.name}: {report.summary()}")

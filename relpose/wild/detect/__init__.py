@@ -24,7 +24,6 @@ one (it keeps following a region after a shot cut): visibility does not tell tho
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
@@ -33,7 +32,7 @@ import time
 from pathlib import Path
 
 from ...errors import UserError
-from ...files import atomic_path, check_output_file
+from ..detections import write_mediapipe_json
 
 FORMAT = "mediapipe-pose-landmarks"
 NUM_LANDMARKS = 33
@@ -131,10 +130,11 @@ def _landmarks(result) -> dict | None:
     return {"landmarks": points}
 
 
-def detect_video(path, limit: int | None = None, progress: bool = True, *, min_detection: float = 0.5,
-                 min_tracking: float = 0.5, stats: dict | None = None) -> dict:
-    """Run MediaPipe Pose over the frames of `path` (the first `limit` if given) and return the
-    landmarks structure described in the module docstring.
+def detect_video(path, limit: int | None = None, progress: bool = True, *, start: int = 0,
+                 min_detection: float = 0.5, min_tracking: float = 0.5, stats: dict | None = None) -> dict:
+    """Run MediaPipe Pose over the frames of `path` (from frame `start`, the first `limit` of them if
+    given) and return the landmarks structure described in the module docstring; a `start` above 0
+    is recorded as "first_frame" (frame i of the file is frame first_frame + i of the video).
 
     UserError for a missing or unreadable video, one without frames, or one with no person in any
     frame. If `stats` is a dict it receives "frames", "frames_with_person", "seconds" (the time spent
@@ -147,6 +147,8 @@ def detect_video(path, limit: int | None = None, progress: bool = True, *, min_d
         raise UserError(f"video '{path}' is not a file; give a video file such as an .mp4")
     if limit is not None and limit < 1:
         raise UserError(f"--limit {limit}: give a positive number of frames")
+    if start < 0:
+        raise UserError(f"--start {start}: give a frame number >= 0")
     if not 0.0 <= min_detection <= 1.0:
         raise UserError(f"--min-detection {min_detection}: give a confidence between 0 and 1")
     with _native_logs_captured():
@@ -159,6 +161,12 @@ def detect_video(path, limit: int | None = None, progress: bool = True, *, min_d
             fps = capture.get(cv2.CAP_PROP_FPS)
             fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else None
             total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
+            if total is not None:
+                total = max(total - start, 0)
+            for _ in range(start):   # decode and drop: seeking by frame number is not exact for every codec
+                ok, _frame = capture.read()
+                if not ok:
+                    raise UserError(f"--start {start}: video '{path}' has fewer frames than that")
             if limit is not None:
                 total = min(total, limit) if total else limit
             frames: list = []
@@ -194,16 +202,16 @@ def detect_video(path, limit: int | None = None, progress: bool = True, *, min_d
     if not found:
         raise UserError(f"no person found in any of the {len(frames)} frames of '{path}'; use a video "
                         f"showing a whole person, or lower --min-detection (now {min_detection})")
-    return {"format": FORMAT, "video": path.name, "width": int(width), "height": int(height), "fps": fps,
-            "frames": frames}
+    out = {"format": FORMAT, "video": path.name, "width": int(width), "height": int(height), "fps": fps,
+           "frames": frames}
+    if start:
+        out["first_frame"] = int(start)
+    return out
 
 
 def write_landmarks(landmarks: dict, path, *, overwrite: bool = False) -> Path:
-    """Write the structure `detect_video` returns as JSON, atomically, one frame a line."""
-    path = check_output_file(path, "--output", overwrite=overwrite, suffixes=(".json",))
-    head = {k: v for k, v in landmarks.items() if k != "frames"}
-    body = ",\n".join(json.dumps(f, separators=(",", ":")) for f in landmarks["frames"])
-    text = json.dumps(head)[:-1] + ', "frames": [\n' + body + "\n]}\n"
-    with atomic_path(path, what="landmarks file") as tmp:
-        tmp.write_text(text)
-    return path
+    """Write the structure `detect_video` returns (relpose.wild.detections.write_mediapipe_json)."""
+    return write_mediapipe_json(path, [None if f is None else f["landmarks"] for f in landmarks["frames"]],
+                                width=landmarks["width"], height=landmarks["height"], fps=landmarks["fps"],
+                                video=landmarks["video"], first_frame=landmarks.get("first_frame", 0),
+                                overwrite=overwrite)
