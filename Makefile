@@ -10,7 +10,7 @@ DETECT_VENV ?= .venv-detect
 DETECT_STAMP := $(DETECT_VENV)/.relpose-installed
 export MPLBACKEND ?= Agg
 
-.PHONY: demo detect-env test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
+.PHONY: demo detect-env wild test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "relpose needs Python 3.10 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
@@ -29,6 +29,27 @@ $(DETECT_STAMP): requirements-detect.txt pyproject.toml
 	@touch $@
 
 detect-env: $(DETECT_STAMP)
+
+# A person in your own video, the whole way: detect (MediaPipe, its own environment) -> one person per
+# frame, gaps filled -> data/data_2d_custom_NAME.npz -> lift (the kit's in-the-wild model, trained first
+# if missing, or CHECKPOINT=...) -> wild/NAME.mp4 (video + 2D beside the 3D), wild/NAME.npy, wild/NAME.html.
+#   make wild VIDEO=clip.mp4 [NAME=clip] [START=frame] [LIMIT=frames] [CHECKPOINT=path] [GIF=1] [OVERWRITE=1]
+# Detection is skipped when data/data_2d_custom_NAME.npz exists (OVERWRITE=1 redoes it).
+NAME ?= $(basename $(notdir $(VIDEO)))
+WILD_DIR ?= wild
+wild: $(STAMP)
+	@test -n "$(VIDEO)" || { echo "error: give the video: make wild VIDEO=path/to/video.mp4" >&2; exit 2; }
+	@test -f "$(VIDEO)" || { echo "error: VIDEO=$(VIDEO) does not exist; give a video file" >&2; exit 2; }
+	@if [ -f data/data_2d_custom_$(NAME).npz ] && [ -z "$(OVERWRITE)" ]; then \
+		echo "using data/data_2d_custom_$(NAME).npz (detected before; OVERWRITE=1 detects again)"; \
+	else \
+		$(MAKE) --no-print-directory detect-env && mkdir -p $(WILD_DIR) && \
+		$(DETECT_VENV)/bin/python -m relpose.wild.detect "$(VIDEO)" -o $(WILD_DIR)/$(NAME)_landmarks.json \
+			--name $(NAME) --data-dir data $(if $(START),--start $(START)) $(if $(LIMIT),--limit $(LIMIT)) \
+			$(if $(OVERWRITE),--overwrite) || exit $$?; \
+	fi
+	$(BIN)/python -m relpose.cli.wild -k $(NAME) --video "$(VIDEO)" --out-dir $(WILD_DIR) \
+		$(if $(CHECKPOINT),--checkpoint $(CHECKPOINT)) $(if $(GIF),--gif) $(if $(OVERWRITE),--overwrite)
 
 demo: $(STAMP)
 	$(BIN)/python -m relpose.cli.demo

@@ -50,6 +50,37 @@ def skeleton_for(num_joints: int):
     raise UserError(f"no skeleton with {num_joints} joints is registered")
 
 
+def checkpoint_fps(ckpt: dict) -> float | None:
+    """The frame rate a checkpoint's model was trained at (this kit records it), None if unknown."""
+    data = ckpt.get("data")
+    fps = data.get("fps") if isinstance(data, dict) else None
+    return float(fps) if fps else None
+
+
+def checkpoint_input_layout(ckpt: dict, skeleton) -> str:
+    """The keypoint layout a checkpoint's model reads: recorded in its configuration by this kit; a
+    published checkpoint (or one written before layouts were recorded) reads the skeleton's own."""
+    stored = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
+    return stored.get("input_layout") or skeleton.name
+
+
+def fit_input_layout(dataset, wanted: str, flag: str, log=print):
+    """`dataset` with its keypoints in the `wanted` layout (what a model reads), converted, and said so in
+    one line, when the file's layout differs; a UserError naming `flag` when no conversion exists."""
+    have = dataset.input_layout()
+    if have.name == wanted:
+        return dataset
+    try:
+        converted = dataset.converted_to(wanted)
+    except UserError:
+        raise UserError(f"{flag}: the model reads {wanted} keypoints but -k {dataset.keypoints} holds "
+                        f"{have.name} keypoints, which cannot be converted to {wanted}; use a model trained "
+                        f"on {have.name} or h36m-17 keypoints") from None
+    log(f"INFO: converting the {have.name} keypoints of -k {dataset.keypoints} to the model's {wanted} input "
+        "(pelvis = mean of the hips, thorax = mean of the shoulders; relpose.keypoint_layouts)")
+    return converted
+
+
 def lift_sequence(model, keypoints, *, fps: float | None = None, model_fps: float | None = None,
                   tta: bool = True, kps_left=(), kps_right=(), joints_left=(), joints_right=(),
                   batch_size: int = 1024, device=None, amp: bool = False) -> np.ndarray:

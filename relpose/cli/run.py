@@ -15,6 +15,7 @@ from ..datasets import dataset_spec, load_dataset
 from ..errors import UserError
 from ..evaluate import evaluate_dataset
 from ..files import check_output_file, check_writable_folder
+from ..lift import checkpoint_fps, checkpoint_input_layout, fit_input_layout
 from ..model import ModelConfig, RIEModel
 from ..runtime import cpu_has_bf16, init_distributed, keep_freed_memory, seed_everything
 from ..train import (CheckpointWriter, History, TrainConfig, load_previous_stage, train_stage, training_record)
@@ -36,37 +37,6 @@ def model_config(args, dataset) -> ModelConfig:
         **inputs, filter_widths=tuple(args.filter_widths),
         channels=args.channels, latent_dim=args.latent_features_dim, dropout=args.dropout, hidden=args.hidden,
         stage=args.stage, encoding=args.encoding, causal=args.causal, dense=args.dense)
-
-
-def checkpoint_input_layout(ckpt: dict, dataset) -> str:
-    """The keypoint layout a checkpoint's model reads: recorded in its configuration by this kit; a
-    published checkpoint (or one written before layouts were recorded) reads the skeleton's own."""
-    stored = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
-    return stored.get("input_layout") or dataset.skeleton.name
-
-
-def fit_input_layout(dataset, ckpt: dict, flag: str, log=print):
-    """The data set with its keypoints in the layout the checkpoint reads, converted (and said so) when
-    the file's layout differs; an error when no conversion exists."""
-    wanted, have = checkpoint_input_layout(ckpt, dataset), dataset.input_layout()
-    if have.name == wanted:
-        return dataset
-    try:
-        converted = dataset.converted_to(wanted)
-    except UserError:
-        raise UserError(f"{flag}: the checkpoint reads {wanted} keypoints but -k {dataset.keypoints} holds "
-                        f"{have.name} keypoints, which cannot be converted to {wanted}; use a checkpoint trained "
-                        f"on {have.name} or h36m-17 keypoints") from None
-    log(f"INFO: converting the {have.name} keypoints of -k {dataset.keypoints} to the checkpoint's {wanted} input "
-        "(pelvis = mean of the hips, thorax = mean of the shoulders; relpose.keypoint_layouts)")
-    return converted
-
-
-def checkpoint_fps(ckpt: dict) -> float | None:
-    """The frame rate the checkpoint's model was trained at (recorded by this kit), None if unknown."""
-    data = ckpt.get("data")
-    fps = data.get("fps") if isinstance(data, dict) else None
-    return float(fps) if fps else None
 
 
 def train_config(args) -> TrainConfig:
@@ -129,7 +99,8 @@ def run(args, log=print):
     if args.evaluate:
         path = checkpoints.resolve_checkpoint(args.evaluate, args.checkpoint)
         ckpt = checkpoints.load_checkpoint(path)
-        dataset = fit_input_layout(dataset, ckpt, f"--evaluate {args.evaluate}", log)
+        dataset = fit_input_layout(dataset, checkpoint_input_layout(ckpt, dataset.skeleton),
+                                   f"--evaluate {args.evaluate}", log)
         model_fps = checkpoint_fps(ckpt)
     subjects_test = [] if dataset.positions_3d is None else check_subjects(args.subjects_test_list, dataset, "-ste")
     if dataset.positions_3d is None and not args.evaluate:
