@@ -3,16 +3,21 @@
 - `motion`: the kinematic motion library (bodies, footstep plans, key poses, forward and inverse
   kinematics) that makes a take of an action;
 - `generator`: subjects, camera views, takes, detector-like keypoints and the three files in the
-  VideoPose3D layout (`generate`, `ensure_synthetic`).
+  VideoPose3D layout (`generate`, `ensure_synthetic`), and on request a fourth, 'det_coco';
+- `coco`: COCO-17 keypoints of the synthetic bodies (a face built on the head joints), whose
+  detections, converted to Human3.6M-17, are 'det_coco'.
 
 The command line `python -m relpose.synth` lives in relpose.cli.synth.
 """
-from .generator import (BASE_ACTIONS, FILE_NAMES, GENERATOR_VERSION, METADATA, SIZES, SUBJECTS, SYNTH_ACTIONS,
-                        SYNTH_SUBJECTS_TEST, SYNTH_SUBJECTS_TRAIN, detections, ensure_synthetic, generate,
-                        generate_files, make_body, make_takes, project, provenance, read_provenance)
+from .coco import coco_keypoints_3d
+from .generator import (BASE_ACTIONS, EXTRA_FILE_NAMES, FILE_NAMES, GENERATOR_VERSION, KEYPOINT_SETS, METADATA, SIZES,
+                        SUBJECTS, SYNTH_ACTIONS, SYNTH_SUBJECTS_TEST, SYNTH_SUBJECTS_TRAIN, coco_detections, detections,
+                        ensure_synthetic, generate, generate_files, make_body, make_takes, project, provenance,
+                        read_provenance)
 from .motion import FPS, Body, Motion, concat_motions, make_motion, pose_from_motion
 
-__all__ = ["BASE_ACTIONS", "FILE_NAMES", "GENERATOR_VERSION", "METADATA", "SIZES", "SUBJECTS", "SYNTH_ACTIONS",
-           "SYNTH_SUBJECTS_TEST", "SYNTH_SUBJECTS_TRAIN", "detections", "ensure_synthetic", "generate",
-           "generate_files", "make_body", "make_takes", "project", "provenance", "read_provenance", "FPS", "Body",
-           "Motion", "concat_motions", "make_motion", "pose_from_motion"]
+__all__ = ["BASE_ACTIONS", "EXTRA_FILE_NAMES", "FILE_NAMES", "GENERATOR_VERSION", "KEYPOINT_SETS", "METADATA", "SIZES",
+           "SUBJECTS", "SYNTH_ACTIONS", "SYNTH_SUBJECTS_TEST", "SYNTH_SUBJECTS_TRAIN", "coco_detections", "detections",
+           "ensure_synthetic", "generate", "generate_files", "make_body", "make_takes", "project", "provenance",
+           "read_provenance", "coco_keypoints_3d", "FPS", "Body", "Motion", "concat_motions", "make_motion",
+           "pose_from_motion"]

@@ -15,7 +15,9 @@ assembles the data set, top to bottom:
   4. detections: detector-like keypoints from the exact projections (jitter, outliers, left/right
      swaps);
   5. files: data_3d_synth.npz, data_2d_synth_gt.npz, data_2d_synth_det.npz (`generate`,
-     `ensure_synthetic`; the command line `python -m relpose.synth` is relpose.cli.synth).
+     `ensure_synthetic`; the command line `python -m relpose.synth` is relpose.cli.synth), and on
+     request data_2d_synth_det_coco.npz: detector-like COCO-17 keypoints (relpose.synth.coco) converted
+     to Human3.6M-17 as the kit converts a real detector's, for training a model for videos in the wild.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ import numpy as np
 from ..cameras import image_coordinates, load_rig, project_to_2d, world_to_camera
 from ..errors import UserError
 from ..files import atomic_path
+from ..keypoint_layouts import get_layout
+from .coco import coco_keypoints_3d
 from .motion import Body, Motion, concat_motions, make_motion, pose_from_motion
 from ..skeleton import H36M_KEPT_JOINTS
 
@@ -38,6 +42,9 @@ SYNTH_ACTIONS = tuple(name for a in BASE_ACTIONS for name in (a, a + " 1"))
 # Frames per take (min, max) at 50 Hz. "h36m": ~2600 x 30 takes x 5 subjects ~ 390k frames per camera.
 SIZES = {"tiny": (80, 80), "default": (400, 600), "h36m": (1800, 3400)}
 FILE_NAMES = {"3d": "data_3d_synth.npz", "gt": "data_2d_synth_gt.npz", "det": "data_2d_synth_det.npz"}
+# Files made only when asked for (`only`, `ensure_synthetic(keypoints=...)`): the default set stays the three above.
+EXTRA_FILE_NAMES = {"det_coco": "data_2d_synth_det_coco.npz"}
+KEYPOINT_SETS = ("gt", "det", "det_coco")
 # Bump when the generator's output changes, so that files of another version are not mixed with new ones.
 GENERATOR_VERSION = 1
 METADATA = dict(layout_name="h36m", num_joints=17, keypoints_symmetry=[[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]])
@@ -124,15 +131,26 @@ def make_takes(seed: int, subject: str, frames: dict[str, int], cams: list[dict]
 # Detector noise per joint (pixels, before the temporal smoothing): hands and feet are the hardest.
 _DET_SIGMA = np.array([3.0, 3.0, 3.5, 4.5, 3.0, 3.5, 4.5, 3.0, 2.5, 2.0, 2.5, 2.5, 3.5, 5.0, 2.5, 3.5, 5.0], np.float32)
 _SWAP_PAIRS = (((2, 3), (5, 6)), ((12, 13), (15, 16)), ((3,), (6,)), ((13,), (16,)))
+# The same for COCO-17 (face points are easy for a detector), swaps of the same limbs and joints.
+_COCO_DET_SIGMA = np.array([2.0, 2.0, 2.0, 2.5, 2.5, 2.5, 2.5, 3.5, 3.5, 5.0, 5.0, 3.0, 3.0, 3.5, 3.5, 4.5, 4.5],
+                           np.float32)
+_COCO_SWAP_PAIRS = (((14, 16), (13, 15)), ((7, 9), (8, 10)), ((16,), (15,)), ((9,), (10,)))
 
 
-def detections(rng, gt: np.ndarray, cams: list[dict]) -> np.ndarray:
-    """Detector-like keypoints from exact ones (C, T, 17, 2), pixels: jitter, outliers, left/right swaps."""
+def detections(rng, gt: np.ndarray, cams: list[dict], sigma=_DET_SIGMA, swap_pairs=_SWAP_PAIRS) -> np.ndarray:
+    """Detector-like keypoints from exact ones (C, T, J, 2), pixels: jitter, outliers, left/right swaps.
+
+    sigma (J,): per-joint jitter in pixels; swap_pairs: (joints, their mirror joints) a detector confuses.
+    The defaults are for Human3.6M-17 keypoints.
+    """
     C, T, J, _ = gt.shape
+    if len(sigma) != J:
+        raise ValueError(f"{J} keypoints but {len(sigma)} detector sigmas")
     kernel = np.array([0.3, 1.0, 0.3])                   # a little temporal correlation (lag-1 ~0.5)
     kernel /= np.linalg.norm(kernel)                     # unit gain on the variance
     white = rng.standard_normal((C, T + len(kernel) - 1, J, 2), dtype=np.float32)
-    jitter = sum(np.float32(k) * white[:, i:i + T] for i, k in enumerate(kernel)) * _DET_SIGMA[:, None]
+    sigma = np.asarray(sigma, np.float32)[:, None]
+    jitter = sum(np.float32(k) * white[:, i:i + T] for i, k in enumerate(kernel)) * sigma
     det = gt + jitter + 1.5 * rng.standard_normal((C, 1, J, 2), dtype=np.float32)      # plus a small per-camera bias
     # outliers: a joint jumps 20-60 px away for 2-6 frames, ~1% of the joint-frames
     c, t, j = np.nonzero(rng.random((C, T, J), dtype=np.float32) < 0.0025)
@@ -144,7 +162,7 @@ def detections(rng, gt: np.ndarray, cams: list[dict]) -> np.ndarray:
     # rare left/right confusions of a limb or joint pair for a few frames
     for cam in range(C):
         for _ in range(rng.poisson(T / 800)):
-            s, a, b = rng.integers(T), *_SWAP_PAIRS[rng.integers(len(_SWAP_PAIRS))]
+            s, a, b = rng.integers(T), *swap_pairs[rng.integers(len(swap_pairs))]
             e = s + rng.integers(3, 11)
             det[cam, s:e, list(a + b)] = det[cam, s:e, list(b + a)]
     for i, cam in enumerate(cams):                                # a detector answers inside the image
@@ -185,10 +203,26 @@ def read_provenance(path) -> dict | None:
     return meta.get("generator") if isinstance(meta, dict) else None
 
 
+def _file_paths(data_dir) -> dict[str, str]:
+    return {k: os.path.join(data_dir, name) for k, name in {**FILE_NAMES, **EXTRA_FILE_NAMES}.items()}
+
+
+def coco_detections(rng, pos_32: np.ndarray, cams: list[dict]) -> np.ndarray:
+    """(C, T, 17, 2) Human3.6M-17 pixels as the kit gets them from a COCO detector: the synthetic COCO
+    keypoints projected, detector noise added in the COCO layout, then converted (`to_h36m17`)."""
+    coco = coco_keypoints_3d(pos_32)
+    exact = np.stack([project(coco, cam) for cam in cams]).astype(np.float32)
+    noisy = detections(rng, exact, cams, _COCO_DET_SIGMA, _COCO_SWAP_PAIRS)
+    return get_layout("coco-17").to_h36m17(noisy)
+
+
 def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=None, overwrite=False, only=None):
     _check_args(data_dir, seed, size, frames_per_take)
-    paths = {k: os.path.join(data_dir, name) for k, name in FILE_NAMES.items()}
+    paths = _file_paths(data_dir)
     write = list(FILE_NAMES) if only is None else list(only)
+    unknown = [k for k in write if k not in paths]
+    if unknown:
+        raise UserError(f"unknown synthetic file(s) {unknown} (choose from {', '.join(paths)})")
     if not overwrite:
         for k in write:
             if os.path.exists(paths[k]):
@@ -200,21 +234,25 @@ def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=N
         raise UserError(f"cannot create data directory '{data_dir}': {e.strerror}") from None
     rig = load_rig("h36m")
     kept = list(H36M_KEPT_JOINTS)
-    pos3d, gt2d, det2d, frames = {}, {}, {}, 0
+    pos3d, gt2d, det2d, coco2d, frames = {}, {}, {}, {}, 0
     for si, subject in enumerate(SUBJECTS):
         lengths = {a: frames_per_take or int(np.random.default_rng([seed, si, ai, 10 ** 6]).integers(
             SIZES[size][0], SIZES[size][1] + 1)) for ai, a in enumerate(SYNTH_ACTIONS)}
         pos3d[subject] = make_takes(seed, subject, lengths, rig[subject])
-        kept_pos = np.concatenate([pos[:, kept] for pos in pos3d[subject].values()])
-        gt = np.stack([project(kept_pos, cam) for cam in rig[subject]]).astype(np.float32)
+        all_pos = np.concatenate(list(pos3d[subject].values()))
+        gt = np.stack([project(all_pos[:, kept], cam) for cam in rig[subject]]).astype(np.float32)
         det = detections(np.random.default_rng([seed, si, 10 ** 6 + 1]), gt, rig[subject])
         bounds = np.cumsum([0] + list(lengths.values()))
-        gt2d[subject] = {a: list(gt[:, lo:hi]) for a, lo, hi in zip(lengths, bounds[:-1], bounds[1:])}
-        det2d[subject] = {a: list(det[:, lo:hi]) for a, lo, hi in zip(lengths, bounds[:-1], bounds[1:])}
+        split = lambda a2d: {a: list(a2d[:, lo:hi]) for a, lo, hi in zip(lengths, bounds[:-1], bounds[1:])}
+        gt2d[subject], det2d[subject] = split(gt), split(det)
+        if "det_coco" in write:   # its own stream: det is the same whether or not this is made
+            coco2d[subject] = split(coco_detections(np.random.default_rng([seed, si, 10 ** 6 + 2]), all_pos,
+                                                    rig[subject]))
         frames += int(bounds[-1])
     made = dict(METADATA, generator=provenance(seed, size, frames_per_take))
     contents = {"3d": dict(positions_3d=pos3d, metadata={"generator": made["generator"]}),
-                "gt": dict(positions_2d=gt2d, metadata=made), "det": dict(positions_2d=det2d, metadata=made)}
+                "gt": dict(positions_2d=gt2d, metadata=made), "det": dict(positions_2d=det2d, metadata=made),
+                "det_coco": dict(positions_2d=coco2d, metadata=made)}
     for k in write:
         _save_npz(paths[k], **contents[k])
     return {k: paths[k] for k in write}, frames
@@ -227,7 +265,8 @@ def generate(data_dir="data", *, seed: int = 0, size: str = "default", frames_pe
     Sizes: 'tiny' (80 frames per take, unit tests), 'default' (400-600 frames per take, the demo and
     notebooks), 'h36m' (Human3.6M scale, ~390k frames per camera over the training subjects; needs
     about 1.5 GB of memory). frames_per_take overrides the preset's take length. `only` picks some
-    of the three files. An existing file is never replaced unless overwrite=True.
+    of the three files, or adds 'det_coco' (COCO-17 detections converted to Human3.6M-17), which is
+    written only when named there. An existing file is never replaced unless overwrite=True.
     The same seed gives identical arrays.
     """
     return generate_files(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, overwrite=overwrite,
@@ -236,20 +275,22 @@ def generate(data_dir="data", *, seed: int = 0, size: str = "default", frames_pe
 
 def ensure_synthetic(data_dir="data", keypoints: str | None = None, *, seed: int = 0, size: str = "default",
                      frames_per_take: int | None = None, log=print) -> dict[str, str]:
-    """Make the synthetic files that a run needs (3D and `keypoints`' 2D; all three when None) if missing.
+    """Make the synthetic files that a run needs (3D and `keypoints`' 2D; 3D, gt and det when None) if missing.
 
     Only missing files are written, and only when every synthetic file already in `data_dir` was made
     by this generator with the same settings (so the new file matches them); anything else there is
     the user's, and this stops with a message instead of mixing with it or replacing it.
     """
-    paths = {k: os.path.join(data_dir, name) for k, name in FILE_NAMES.items()}
-    if keypoints is not None and keypoints not in ("gt", "det"):
-        raise UserError(f"the synthetic set has 2D keypoints 'gt' (exact projections) and 'det' (detector-like), "
-                        f"not '{keypoints}': use -k gt or -k det")
+    paths = _file_paths(data_dir)
+    if keypoints is not None and keypoints not in KEYPOINT_SETS:
+        raise UserError(f"the synthetic set has 2D keypoints 'gt' (exact projections), 'det' (detector-like) and "
+                        f"'det_coco' (a COCO detector's, converted to Human3.6M-17), not '{keypoints}': "
+                        "use -k gt or -k det or -k det_coco")
     needed = list(FILE_NAMES) if keypoints is None else ["3d", keypoints]
     missing = [k for k in needed if not os.path.exists(paths[k])]
+    shown = {k: p for k, p in paths.items() if k in FILE_NAMES or k == keypoints}
     if not missing:
-        return paths
+        return shown
     wanted = provenance(seed, size, frames_per_take)
     for k, p in paths.items():
         if os.path.exists(p) and read_provenance(p) != wanted:
@@ -261,4 +302,4 @@ def ensure_synthetic(data_dir="data", keypoints: str | None = None, *, seed: int
     names = ", ".join(os.path.basename(paths[k]) for k in missing)
     log(f"generated {names} in {data_dir} (synthetic set, size {size}, seed {seed}, "
         f"{time.perf_counter() - t0:.1f} s)")
-    return paths
+    return shown
