@@ -112,7 +112,8 @@ register_dataset(DatasetSpec("humaneva15", "HumanEva-I set (15 joints)", HUMANEV
                              subjects_test=("Validate/S1", "Validate/S2", "Validate/S3")))
 # det_coco: a COCO detector's keypoints of the synthetic bodies converted to Human3.6M-17 (relpose.synth.coco).
 register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17), GET_SYNTH,
-                             keypoints=("gt", "det", "det_coco"), default_keypoints="det", subjects_train=H36M_TRAIN, subjects_test=H36M_TEST,
+                             keypoints=("gt", "det", "det_coco"), default_keypoints="det",
+                             subjects_train=H36M_TRAIN, subjects_test=H36M_TEST,
                              maker="relpose.synth:ensure_synthetic"))
 # Real motion capture (DeepMimic's clips from pybullet, see relpose.mocap), for testing only: every clip is
 # an action of one subject seen by S11's cameras; no training subjects.

@@ -184,3 +184,13 @@ def test_unknown_keypoints_name_det_coco():
         synth.ensure_synthetic("unused", "cpn")
     with pytest.raises(UserError, match="-k det_coco"):
         dataset_spec("synth").check_keypoints("cpn")
+
+
+def test_command_line_writes_det_coco_only_with_its_flag(tmp_path):
+    from relpose.cli import synth as synth_cli
+    flags = ["--seed", "0", "--size", "tiny", "--frames-per-take", "3"]
+    assert synth_cli.main(["--data-dir", str(tmp_path / "a"), *flags]) == 0
+    assert "data_2d_synth_det_coco.npz" not in os.listdir(tmp_path / "a")
+    assert synth_cli.main(["--data-dir", str(tmp_path / "b"), *flags, "--det-coco"]) == 0
+    assert sorted(os.listdir(tmp_path / "b")) == ["data_2d_synth_det.npz", "data_2d_synth_det_coco.npz",
+                                                  "data_2d_synth_gt.npz", "data_3d_synth.npz"]
