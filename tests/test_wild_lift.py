@@ -199,3 +199,26 @@ def test_custom_keypoints_evaluate_render_export_through_the_command_line(tiny_d
                            "-e", "1"), "no 3D poses to train on")
     one_line_error(relpose(*common, "-k", "nothing", "--render", "--viz-subject", "walker", "--viz-action", "custom",
                            "--viz-export", tmp_path / "x.npy"), "data_2d_custom_nothing.npz", "python -m relpose.cli.keypoints")
+
+
+def test_a_published_checkpoint_lifts_converted_keypoints(tmp_path):
+    # The published cpn_pretrained.bin has no recorded configuration or layout: Human3.6M-17 input, the
+    # paper's architecture with -lfd 512. A state dict of exactly its keys and shapes stands in for it.
+    import json
+    from importlib import resources
+    from relpose.lab.wild import load_any_model
+    layout = json.loads(resources.files("relpose").joinpath("data", "rie_checkpoint_layout.json").read_text())
+    g = torch.Generator().manual_seed(0)
+    state = {k: (torch.randint(0, 9, s, generator=g) if t == "int64" else torch.randn(s, generator=g) * 0.05)
+             for k, s, t in layout["configs"]["stage3_lfd512"]["state_dict"]}
+    torch.save({"epoch": 20, "lr": 1e-4, "model_pos": state}, tmp_path / "cpn_like.bin")
+    model, ckpt = load_any_model(tmp_path / "cpn_like.bin")
+    assert model.config.latent_dim == 512 and model.config.stage == 3
+    rng = np.random.default_rng(0)
+    write_custom(custom_file(tmp_path, "clip"), {"v": (rng.uniform(100, 400, (40, 17, 2)), 640, 480, 50.0)}, "coco-17")
+    r = relpose("-d", "custom", "-k", "clip", "--data-dir", tmp_path, "-c", tmp_path, "--evaluate", "cpn_like.bin",
+                "--stage", "3", "-lfd", "512", "--render", "--viz-subject", "v", "--viz-action", "custom",
+                "--viz-export", tmp_path / "v.npy")
+    assert r.returncode == 0, r.stderr
+    assert "converting the coco-17 keypoints" in r.stdout and "resampled" not in r.stdout   # no rate recorded
+    assert np.load(tmp_path / "v.npy").shape == (40, 17, 3)

@@ -49,8 +49,12 @@ def load_any_model(path, device="cpu"):
     ckpt = checkpoints.load_checkpoint(path)
     config = None
     if not isinstance(ckpt.get("config"), dict):
-        fused = any(k.startswith("FuseBlocks.") for k in ckpt["model_pos"])
-        config = ModelConfig(stage=3 if fused else 1)
+        state = ckpt["model_pos"]
+        fused = any(k.startswith("FuseBlocks.") for k in state)
+        # The published models differ only in their feature size (-lfd 256 for gt, 512 for cpn).
+        latent = int(state["LocalLayer_Torso.shrink.weight"].shape[0]) if "LocalLayer_Torso.shrink.weight" in state \
+            else 256
+        config = ModelConfig(stage=3 if fused else 1, latent_dim=latent)
     return load_model_file(path, device=device, config=config), ckpt
 
 
