@@ -58,7 +58,7 @@ def test_wild_command_writes_video_poses_page_and_plausibility(tiny_checkpoint, 
     assert layout == "blazepose-33" and videos["bikes.mp4"]["first_frame"] == clip.start
     out = tmp_path / "out"
     flags = ["-k", "bikes", "--data-dir", str(data), "--checkpoint", str(tiny_checkpoint), "--video",
-             str(clip.video()), "--out-dir", str(out), "--gif", "--limit", "4"]
+             str(clip.video()), "--out-dir", str(out), "--gif", "--limit", "4", "--no-progress"]
     assert cli_wild.main(flags) == 0
     said = capsys.readouterr().out
     assert "converting the blazepose-33 keypoints" in said and "lifting" not in said.lower().split("model:")[0]

@@ -222,3 +222,17 @@ def test_a_published_checkpoint_lifts_converted_keypoints(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "converting the coco-17 keypoints" in r.stdout and "resampled" not in r.stdout   # no rate recorded
     assert np.load(tmp_path / "v.npy").shape == (40, 17, 3)
+
+
+def test_a_layout_the_model_cannot_take_is_named_in_one_line(tmp_path):
+    from relpose.lift import fit_input_layout
+    rng = np.random.default_rng(0)
+    write_custom(custom_file(tmp_path, "op"), {"v": (rng.uniform(0, 99, (5, 25, 2)), 100, 100, None)}, "openpose-25")
+    ds = load_dataset("custom", "op", tmp_path)
+    said = []
+    assert fit_input_layout(ds, "h36m-17", "--evaluate x.bin", said.append).input_layout().name == "h36m-17"
+    assert said and "openpose-25" in said[0]
+    with pytest.raises(UserError) as e:
+        fit_input_layout(ds, "coco-17", "--evaluate coco_model.bin")   # e.g. a COCO-input HumanEva model
+    message = str(e.value)
+    assert "\n" not in message and "--evaluate coco_model.bin" in message and "openpose-25" in message

@@ -30,6 +30,7 @@ def build_parser() -> OneLineParser:
     p.add_argument("--gif", action="store_true", help="write a GIF instead of an MP4")
     p.add_argument("--limit", type=int, default=-1, metavar="N", help="render only the first N frames")
     p.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar while rendering")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that exist (never done without it)")
     return p
 
@@ -58,7 +59,7 @@ def _main(argv) -> int:
     fps = lifted.fps or lifted.model_fps or 25.0
     n = render_animation(lifted.keypoints, {"Reconstruction": shown}, lifted.skeleton, fps, 3000, 70, movie,
                          viewport=(lifted.width, lifted.height), limit=args.limit, input_video_path=args.video,
-                         video_first_frame=lifted.first_frame)
+                         video_first_frame=lifted.first_frame, progress=not args.no_progress)
     fig = sequence_animation_figure({"Reconstruction": shown}, lifted.skeleton, keypoints_2d=lifted.keypoints,
                                     res_w=lifted.width, res_h=lifted.height, fps=fps, up_axis="z",
                                     title=f"{lifted.name}: 2D keypoints and the lifted 3D pose")
