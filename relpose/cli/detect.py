@@ -51,8 +51,9 @@ def _main(argv) -> int:
           f"detection {stats['frames_per_second']:.1f} frames/s")
     if custom is not None:
         convert_detections(read_mediapipe_json(output), custom, min_score=args.min_score, overwrite=args.overwrite)
-        print(f"wrote {custom}: lift it with `python -m relpose -d custom -k {args.name} --evaluate CHECKPOINT "
-              f"--render --viz-subject {landmarks['video']} --viz-action custom --viz-export OUT.npy`")
+        print(f"wrote {custom}: lift it with `python -m relpose.cli.wild -k {args.name} --video {args.video}` "
+              f"(in the kit's environment), or `python -m relpose -d custom -k {args.name} --evaluate CHECKPOINT "
+              f"<its model flags> --render --viz-subject {landmarks['video']} --viz-action custom --viz-export OUT.npy`")
     return 0
 
 

@@ -73,12 +73,15 @@ def _keypoints(argv) -> int:
     fps_text = f", {video.fps:g} fps" if video.fps else ""
     print(f"wrote {output}: video '{video.name}', {len(video.frames)} frames, {video.width}x{video.height}{fps_text}, "
           f"layout {video.layout}")
+    wild = ["python", "-m", "relpose.cli.wild", "-k", args.name] + (["--video", args.video] if args.video else [])
+    print("next: " + " ".join(map(shlex.quote, wild)) + "   (the kit's in-the-wild model; --checkpoint PATH for another)")
     command = ["python", "-m", "relpose", "-d", "custom", "-k", args.name, "--evaluate", "<checkpoint>", "--render",
                "--viz-subject", video.name, "--viz-action", "custom", "--viz-camera", "0"]
     if args.video is not None:
         command += ["--viz-video", args.video]
     command += ["--viz-output", f"{args.name}.mp4"]
-    print("next: " + " ".join(a if a == "<checkpoint>" else shlex.quote(a) for a in command))
+    print("  or: " + " ".join(a if a == "<checkpoint>" else shlex.quote(a) for a in command)
+          + "   (with the checkpoint's model flags: -arc, -ch, -lfd, --hidden, --stage)")
     return 0
 
 
