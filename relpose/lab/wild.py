@@ -20,7 +20,12 @@ from ..cameras import image_coordinates
 from ..datasets import dataset_spec, load_dataset
 from ..errors import UserError
 from ..lift import checkpoint_fps, checkpoint_input_layout, fit_input_layout, lift_sequence
+from ..keypoint_layouts import COCO17
 from ..model import ModelConfig
+from ..safe_npz import load_npz
+from ..skeleton import H36M_17_JOINT_NAMES, H36M_KEPT_JOINTS
+from ..synth.coco import coco_keypoints_3d
+from ..synth.generator import FILE_NAMES
 from ..weights import load_model as load_model_file
 from ..wild.plausibility import PlausibilityReport, plausibility_report
 from .settings import Settings, ensure_checkpoint, find_root, settings
@@ -41,6 +46,40 @@ def ensure_wild_model(s: Settings | None = None, stage: int = 3, quiet: bool = T
     s = s or wild_settings()
     dataset_spec(s.dataset).make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
     return ensure_checkpoint(s, stage, quiet=quiet, log=log)
+
+
+def systematic_differences(data_dir="data", subjects=("S9", "S11")) -> dict[str, float]:
+    """Per Human3.6M-17 joint, the mean 3D distance (mm) between the point the COCO -> Human3.6M-17
+    conversion gives on the synthetic bodies (relpose.synth.coco) and Human3.6M's own joint (the synthetic
+    3D file in data_dir, made if missing)."""
+    dataset_spec("synth").make_missing(None, data_dir, log=lambda *_: None)
+    world = load_npz(os.path.join(data_dir, FILE_NAMES["3d"]), ("positions_3d",))["positions_3d"].item()
+    distances = []
+    for s in subjects:
+        for poses in world[s].values():
+            converted = COCO17.to_h36m17(coco_keypoints_3d(poses))
+            distances.append(np.linalg.norm(converted - poses[:, list(H36M_KEPT_JOINTS)], axis=-1))
+    mean = 1000 * np.concatenate(distances).mean(0)
+    return {name: round(float(m), 1) for name, m in zip(H36M_17_JOINT_NAMES, mean)}
+
+
+def detect_in_own_environment(video, output, *, start: int = 0, limit: int | None = None, root: str | None = None,
+                              python: str | None = None) -> str:
+    """Run the MediaPipe detector (relpose.wild.detect) on `video` in its own environment (.venv-detect: it needs
+    numpy < 2) and return what it printed; the landmarks go to `output`. UserError when that environment is absent."""
+    import subprocess
+    root = root or find_root()
+    python = python or os.path.join(root, ".venv-detect", "bin", "python")
+    if not os.path.exists(python):
+        raise UserError(f"the detector's environment {python} is missing; make it with `make detect-env`")
+    command = [python, "-m", "relpose.wild.detect", str(video), "-o", str(output), "--start", str(start),
+               "--overwrite", "--no-progress"] + ([] if limit is None else ["--limit", str(limit)])
+    # A notebook's kernel sets MPLBACKEND to its inline backend, which the detector's own matplotlib lacks.
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env)
+    if done.returncode != 0:
+        raise UserError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the detector failed")
+    return done.stdout.strip()
 
 
 def load_any_model(path, device="cpu"):

@@ -21,8 +21,6 @@ head top (15) along the centre line:
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ..keypoint_layouts import COCO17
@@ -71,21 +69,3 @@ def coco_keypoints_3d(positions_32) -> np.ndarray:
             out[..., k, :] = top + scale * (f * forward + l * left - d * up)
     return out.astype(np.float32)
 
-
-def systematic_differences(data_dir="data", subjects=("S9", "S11")) -> dict[str, float]:
-    """Per Human3.6M-17 joint, the mean 3D distance (mm) between the point the COCO -> Human3.6M-17
-    conversion gives on the synthetic bodies and Human3.6M's own joint (the synthetic 3D file in data_dir,
-    made if missing)."""
-    from ..safe_npz import load_npz
-    from ..skeleton import H36M_17_JOINT_NAMES, H36M_KEPT_JOINTS
-    from .generator import FILE_NAMES, ensure_synthetic
-
-    ensure_synthetic(data_dir, None, log=lambda *_: None)
-    world = load_npz(os.path.join(data_dir, FILE_NAMES["3d"]), ("positions_3d",))["positions_3d"].item()
-    distances = []
-    for s in subjects:
-        for poses in world[s].values():
-            converted = COCO17.to_h36m17(coco_keypoints_3d(poses))
-            distances.append(np.linalg.norm(converted - poses[:, list(H36M_KEPT_JOINTS)], axis=-1))
-    mean = 1000 * np.concatenate(distances).mean(0)
-    return {name: round(float(m), 1) for name, m in zip(H36M_17_JOINT_NAMES, mean)}
