@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from relpose.keypoint_layouts import get_layout
 from relpose.viz import render as viz_render
 from relpose.cli.parser import parse_args
 from relpose.cli.render import render_from_args
@@ -41,16 +42,17 @@ def test_render_from_args_exports_and_renders(tmp_path, monkeypatch):
         positions_2d={"S1": {"Walking": [normalize_screen_coordinates(pixels, 1000, 1002)]}},
         positions_3d={"S1": {"Walking": [stored]}}, cameras={"S1": [cam]}, skeleton=H36M_17, fps=50,
         kps_left=H36M_17.joints_left, kps_right=H36M_17.joints_right, joints_left=H36M_17.joints_left,
-        joints_right=H36M_17.joints_right, has_3d=lambda s: s == "S1")
+        joints_right=H36M_17.joints_right, has_3d=lambda s: s == "S1", video_fps=None, fps_of=lambda s: 50,
+        num_keypoints=lambda: 17, input_layout=lambda: get_layout("h36m-17"))
     prediction = torch.from_numpy(stored.copy())
     prediction[:, 0] = 0
     seen = {}
 
-    def fake_predict(model, poses_2d, **kwargs):
+    def fake_lift(model, poses_2d, **kwargs):
         seen.update(kwargs, n=len(poses_2d))
-        return prediction
+        return prediction.numpy()
 
-    monkeypatch.setattr(viz_render, "predict_sequence", fake_predict)  # render_take predicts
+    monkeypatch.setattr(viz_render, "lift_sequence", fake_lift)  # render_take lifts
     args = SimpleNamespace(viz_subject="S1", viz_action="Walking", viz_camera=0, viz_output=str(tmp_path / "r.gif"),
                            viz_export=str(tmp_path / "p.npy"), viz_bitrate=500, viz_no_ground_truth=False,
                            viz_limit=3, viz_downsample=1, viz_size=1, viz_video=None, viz_skip=0,

@@ -106,6 +106,11 @@ def test_humaneva_with_coco_keypoints_trains_and_evaluates(tmp_path):
     stored = load_checkpoint(ck / "stage_1_epoch_1.bin")["config"]
     assert stored["input_layout"] == "coco-17" and stored["num_input_joints"] == 17 and stored["num_joints"] == 15
     assert stored["input_root"] == [11, 12]
+    # Rendering draws the 2D input with COCO's bones (the 3D with HumanEva's).
+    r = relpose(*common, "--evaluate", "stage_1_epoch_1.bin", "--render", "--viz-subject", "Validate/S1",
+                "--viz-action", "Walking 1 chunk0", "--viz-limit", "3", "--viz-output", tmp_path / "he.gif")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "he.gif").stat().st_size > 100
 
 
 # ----------------------------------------------------------------------------- the custom file

@@ -26,7 +26,7 @@ def plausibility_line(dataset, subject, action, camera, prediction, model_fps=No
     cam = dataset.cameras[subject][camera]
     fps = dataset.fps_of(subject) or model_fps or 25.0
     keypoints = None
-    if dataset.num_keypoints() == dataset.skeleton.num_joints:   # the root is placed from the skeleton's own 2D
+    if dataset.input_layout().name == dataset.skeleton.name:   # the root is placed from the skeleton's own 2D
         keypoints = image_coordinates(dataset.positions_2d[subject][action][camera], w=cam["res_w"], h=cam["res_h"])
     report = plausibility_report(prediction, dataset.skeleton, fps, keypoints, cam["res_w"], cam["res_h"])
     return report.summary()

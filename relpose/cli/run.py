@@ -95,6 +95,13 @@ def run(args, log=print):
         check_outputs(args)
     dataset = prepare_dataset(args, log)
     # As in the published run.py, evaluating and rendering never look at the training subjects.
+    if dataset.positions_3d is None and not args.evaluate:
+        raise UserError(f"-d {args.dataset} has 2D keypoints only, no 3D poses to train on: train on a labelled set "
+                        "(e.g. -d synth) and lift these keypoints with --evaluate CHECKPOINT --render")
+    if dataset.positions_3d is None and not args.render:
+        raise UserError(f"-d {args.dataset} has 2D keypoints only, nothing to evaluate against: lift a video with "
+                        "--render --viz-subject VIDEO --viz-action custom --viz-export out.npy (and/or --viz-output)")
+    subjects_test = [] if dataset.positions_3d is None else check_subjects(args.subjects_test_list, dataset, "-ste")
     ckpt, model_fps = None, None
     if args.evaluate:
         path = checkpoints.resolve_checkpoint(args.evaluate, args.checkpoint)
@@ -102,13 +109,6 @@ def run(args, log=print):
         dataset = fit_input_layout(dataset, checkpoint_input_layout(ckpt, dataset.skeleton),
                                    f"--evaluate {args.evaluate}", log)
         model_fps = checkpoint_fps(ckpt)
-    subjects_test = [] if dataset.positions_3d is None else check_subjects(args.subjects_test_list, dataset, "-ste")
-    if dataset.positions_3d is None and not args.evaluate:
-        raise UserError(f"-d {args.dataset} has 2D keypoints only, no 3D poses to train on: train on a labelled set "
-                        "(e.g. -d synth) and lift these keypoints with --evaluate CHECKPOINT --render")
-    if dataset.positions_3d is None and not args.render:
-        raise UserError(f"-d {args.dataset} has 2D keypoints only, nothing to evaluate against: lift a video with "
-                        "--render --viz-subject VIDEO --viz-action custom --viz-export out.npy (and/or --viz-output)")
 
     cfg = model_config(args, dataset)
     model = RIEModel(cfg).to(device)

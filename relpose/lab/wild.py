@@ -132,7 +132,7 @@ def lift_custom(model, ckpt: dict, keypoints_name: str, data_dir="data", video: 
                           kps_right=dataset.kps_right, joints_left=dataset.joints_left,
                           joints_right=dataset.joints_right)
     pixels = image_coordinates(x, w=cam["res_w"], h=cam["res_h"])
-    own_layout = dataset.num_keypoints() == dataset.skeleton.num_joints
+    own_layout = dataset.input_layout().name == dataset.skeleton.name
     report = plausibility_report(poses, dataset.skeleton, fps or model_fps or 25.0, pixels if own_layout else None,
                                  cam["res_w"], cam["res_h"])
     return LiftedVideo(video, pixels, poses, fps, model_fps, cam["res_w"], cam["res_h"], int(cam.get("first_frame", 0)),

@@ -77,7 +77,8 @@ def _rooted(poses: np.ndarray, up_axis: str) -> tuple[np.ndarray, tuple[float, f
 def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: int, azim: float, output_path,
                      viewport=(1000, 1000), limit: int = -1, downsample: int = 1, size: float = 6,
                      input_video_path=None, input_video_skip: int = 0, keypoints_metadata=None,
-                     dpi: int = 80, up_axis: str = "z", video_first_frame: int = 0, progress: bool = False) -> int:
+                     dpi: int = 80, up_axis: str = "z", video_first_frame: int = 0, progress: bool = False,
+                     bones_2d=None) -> int:
     """Write the animation to output_path (.gif or .mp4); returns the number of frames written.
 
     keypoints_2d: (T, J, 2) pixels; poses: {title: (T, J, 3) metres}, world space (z up) as the CLI
@@ -85,6 +86,8 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     VideoPose3D's dict whose 'keypoints_symmetry'[1] lists the right 2D joints. video_first_frame: the
     video frame the keypoints start at (keypoints detected in an excerpt of the video). progress: a bar
     over the frames drawn (drawing, not lifting, is what takes the time: ~5 frames/s on 2 CPU cores).
+    bones_2d: (child, parent) pairs of the 2D keypoints when their layout is not the skeleton's (COCO
+    keypoints in, HumanEva joints out); keypoints_metadata then names their right side.
     """
     output_path = Path(output_path)
     writer_name = WRITERS.get(output_path.suffix.lower())
@@ -125,6 +128,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     right_2d = set(keypoints_metadata["keypoints_symmetry"][1]) if keypoints_metadata else set(skeleton.joints_right)
     right_3d = set(skeleton.joints_right)
     bones = skeleton.bones()
+    bones_2d = bones if bones_2d is None else list(bones_2d)
     shown = {t: _rooted(p, up_axis) for t, p in poses.items()}
 
     with matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg_executable()}):
@@ -137,7 +141,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
                              vmin=0, vmax=255)
         other_2d = OTHER_COLOUR if frames is not None else "#d0d0d0"  # black lines vanish on the blank frame
         lines_2d = [ax_in.plot(*keypoints[0, [c, p]].T, color=RIGHT_COLOUR if c in right_2d else other_2d)[0]
-                    for c, p in bones]
+                    for c, p in bones_2d]
         points_2d = ax_in.scatter(*keypoints[0].T, 10, color="white", edgecolors="white", zorder=10)
 
         lines_3d = []
@@ -157,7 +161,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
         def update(i):
             if frames is not None:
                 image.set_data(frames[i])
-            for line, (c, p) in zip(lines_2d, bones):
+            for line, (c, p) in zip(lines_2d, bones_2d):
                 line.set_data(keypoints[i, [c, p], 0], keypoints[i, [c, p], 1])
             points_2d.set_offsets(keypoints[i])
             for lines, (data, _) in zip(lines_3d, shown.values()):
@@ -282,9 +286,13 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
         poses["Ground truth"] = truth
     pixels = image_coordinates(keypoints[..., :2], w=cam["res_w"], h=cam["res_h"])
     log(f"Rendering {subject} / {action} / camera {camera} to {output}")
+    own_layout = dataset.input_layout().name == dataset.skeleton.name
+    layout_2d = None if own_layout else dataset.input_layout()
     n = render_animation(pixels, poses, dataset.skeleton, fps or 0, bitrate, cam.get("azimuth", 0), output,
                          viewport=(cam["res_w"], cam["res_h"]), limit=limit, downsample=downsample, size=size,
                          input_video_path=video, input_video_skip=video_skip,
-                         video_first_frame=int(cam.get("first_frame", 0)))
+                         video_first_frame=int(cam.get("first_frame", 0)),
+                         bones_2d=None if own_layout else layout_2d.bone_indices(),
+                         keypoints_metadata=None if own_layout else {"keypoints_symmetry": list(layout_2d.symmetry)})
     log(f"Wrote {n} frames to {output}")
     return prediction
