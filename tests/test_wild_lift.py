@@ -181,11 +181,8 @@ def _coco_from_h36m(h36m_pixels):
     return h36m_pixels[:, [h[src[n]] for n in COCO.joint_names]]
 
 
-def test_custom_keypoints_evaluate_render_export_through_the_command_line(tiny_data_dir, tmp_path):
-    ck = tmp_path / "ck"
-    r = relpose("-d", "synth", "--data-dir", tiny_data_dir, "-c", ck, *TINY_MODEL, "--downsample", "4", "-e", "1",
-                "--no-eval")
-    assert r.returncode == 0, r.stderr
+def test_custom_keypoints_evaluate_render_export_through_the_command_line(tiny_data_dir, tiny_checkpoint, tmp_path):
+    ck = tiny_checkpoint.parent
     synth = load_dataset("synth", "det", tiny_data_dir)
     take = synth.positions_2d["S9"][synth.actions("S9")[0]][0][:60]
     coco = _coco_from_h36m(image_coordinates(take, w=1000, h=1002))
