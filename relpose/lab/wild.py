@@ -111,6 +111,17 @@ class LiftedVideo:
     report: PlausibilityReport
 
 
+def take_plausibility(dataset, subject: str, action: str, camera: int, poses, model_fps=None) -> PlausibilityReport:
+    """The plausibility checks of poses lifted from one take of `dataset` (no ground truth needed). The root is
+    placed from the 2D keypoints only when they are in the skeleton's own layout (one keypoint per joint)."""
+    cam = dataset.cameras[subject][camera]
+    keypoints = None
+    if dataset.input_layout().name == dataset.skeleton.name:
+        keypoints = image_coordinates(dataset.positions_2d[subject][action][camera], w=cam["res_w"], h=cam["res_h"])
+    fps = dataset.fps_of(subject) or model_fps or 25.0
+    return plausibility_report(poses, dataset.skeleton, fps, keypoints, cam["res_w"], cam["res_h"])
+
+
 def lift_custom(model, ckpt: dict, keypoints_name: str, data_dir="data", video: str | None = None, *,
                 tta: bool = True, log=print) -> LiftedVideo:
     """Lift one video of data_dir/data_2d_custom_<keypoints_name>.npz with `model` (converted to its input
@@ -132,9 +143,7 @@ def lift_custom(model, ckpt: dict, keypoints_name: str, data_dir="data", video: 
                           kps_right=dataset.kps_right, joints_left=dataset.joints_left,
                           joints_right=dataset.joints_right)
     pixels = image_coordinates(x, w=cam["res_w"], h=cam["res_h"])
-    own_layout = dataset.input_layout().name == dataset.skeleton.name
-    report = plausibility_report(poses, dataset.skeleton, fps or model_fps or 25.0, pixels if own_layout else None,
-                                 cam["res_w"], cam["res_h"])
+    report = take_plausibility(dataset, video, "custom", 0, poses, model_fps)
     return LiftedVideo(video, pixels, poses, fps, model_fps, cam["res_w"], cam["res_h"], int(cam.get("first_frame", 0)),
                        dataset.skeleton, report)
 
