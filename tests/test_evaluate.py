@@ -9,6 +9,8 @@ from relpose.metrics import p_mpjpe
 from relpose.model import ModelConfig, RIEModel
 from relpose.skeleton import H36M_17
 
+from float_tolerance import assert_float32_close
+
 LEFT, RIGHT = list(H36M_17.joints_left), list(H36M_17.joints_right)
 
 
@@ -57,7 +59,9 @@ def test_predict_sequence_matches_window_by_window_reference(tta, causal):
     got = predict_sequence(model, seq, tta=tta, kps_left=LEFT, kps_right=RIGHT, joints_left=LEFT,
                            joints_right=RIGHT, causal_shift=shift, batch_size=8).numpy()
     want = reference_predictions(model, seq, tta, shift)
-    np.testing.assert_allclose(got, want, atol=2e-5)
+    # Batches of 8 windows against one window at a time: the same float32 sums (a few hundred products per
+    # layer) in another order.
+    assert_float32_close(got, want, n_terms=256)
 
 
 def test_errors_pool_frames_not_sequence_means():

@@ -11,6 +11,8 @@ from relpose.errors import UserError
 from relpose.model import FCBlock, ModelConfig, RIEModel, TemporalEncoder, forward_dilated_sequence
 from relpose.skeleton import H36M_17, HUMANEVA_15
 
+from float_tolerance import assert_float32_close
+
 LAYOUT = json.loads(resources.files("relpose").joinpath("data", "rie_checkpoint_layout.json").read_text())
 BUFFER_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 PARTS = {"raw": 1, "raw+pos": 2, "raw+temp": 2, "raw+pos+temp": 3}
@@ -173,7 +175,8 @@ def test_output_shape_and_batch_independence():
         batched = model(x)
         single = torch.cat([model(x[i:i + 1]) for i in range(6)])
     assert batched.shape == (6, 1, 17, 3)
-    torch.testing.assert_close(batched, single, atol=1e-5, rtol=1e-5)
+    # Another batch size picks other kernels; every layer sums at most a few hundred float32 products.
+    assert_float32_close(batched, single, n_terms=256)
 
 
 def test_wrong_window_length_is_rejected():
@@ -255,7 +258,7 @@ def test_dilated_sequence_form_matches_windows_unless_temporal(encoding, same, c
         windowed = model(all_windows(seq, 27))[:, 0]
     assert whole.shape == (1, 20, 17, 3)
     if same:
-        torch.testing.assert_close(whole[0], windowed, atol=1e-5, rtol=1e-5)
+        assert_float32_close(whole[0], windowed, n_terms=256)   # the same sums in another order
     else:
         assert (whole[0] - windowed).abs().max() > 1e-2
 
