@@ -5,7 +5,8 @@
     python -m relpose.cli.notebooks check notebooks/*.ipynb       # report what is not as it should be
 
 Refreshing runs each notebook top to bottom in a fresh kernel from the notebooks/ folder, in quick
-mode (RELPOSE_MODE is removed from the environment), then normalises it.
+mode under the default kernel settings (RELPOSE_MODE, MKL_CBWR and OMP_NUM_THREADS are removed from the
+environment: STORED_OUTPUT_ENVIRONMENT), then normalises it.
 
 Normalised means: the bytes JupyterLab writes when it opens the notebook and saves it unchanged.
 JupyterLab's server writes with nbformat (JSON, indent 1, sorted keys, non-ASCII kept, multi-line
@@ -25,6 +26,7 @@ absolute path, errors, cells never run and outputs too large for git.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -154,29 +156,43 @@ def normalise(path: str) -> bool:
     return fixed != text
 
 
+# The environment the stored outputs come from: quick mode, no progress bars (they would be widgets
+# without state; a person running the notebook sees them), MKL's default code branch and quick mode's two
+# threads. `make test` checks them under other settings (see the Makefile), as another CPU would run them.
+STORED_OUTPUT_ENVIRONMENT = {"RELPOSE_MODE": None, "RELPOSE_EPOCHS": None, "RELPOSE_PROGRESS": "0",
+                             "MKL_CBWR": None, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None}
+
+
+@contextlib.contextmanager
+def _environment(changes: dict):
+    """os.environ with `changes` applied (None removes a variable), restored afterwards."""
+    saved = {name: os.environ.get(name) for name in changes}
+    try:
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def refresh(path: str, timeout: int = 1800) -> float:
     """Run the notebook in quick mode in a fresh kernel, store its outputs normalised; returns seconds."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    env_mode = os.environ.pop("RELPOSE_MODE", None)
-    env_epochs = os.environ.pop("RELPOSE_EPOCHS", None)
-    # No progress bars in stored outputs (they would be widgets without state); a person running the
-    # notebook sees them.
-    env_progress = os.environ.get("RELPOSE_PROGRESS")
-    os.environ["RELPOSE_PROGRESS"] = "0"
     t0 = time.perf_counter()
-    try:
+    with _environment(STORED_OUTPUT_ENVIRONMENT):
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                                 resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
         client.execute()
-    finally:
-        os.environ.pop("RELPOSE_PROGRESS")
-        for name, value in (("RELPOSE_MODE", env_mode), ("RELPOSE_EPOCHS", env_epochs),
-                            ("RELPOSE_PROGRESS", env_progress)):
-            if value is not None:
-                os.environ[name] = value
     _write(path, notebook_text(nb))
     return time.perf_counter() - t0
 
