@@ -48,6 +48,8 @@ def test_text_names_and_counts_must_match():
 def test_a_wider_number_may_shift_a_table_column():
     assert compare_text("raw      99.5  ± 12.9", "raw     100.4  ± 13.1", MM) == []
     assert compare_text("mean -0.8 mm", "mean +0.4 mm", MM) == []
+    assert compare_text("lr 1.00e-03", "lr 1.01e-03", Tolerance(rel=0.03)) == []     # one number, not 1.00 and -03
+    assert compare_text("lr 1.00e-03", "lr 1.10e-03", Tolerance(rel=0.03)) != []
 
 
 def test_listed_words_stand_for_each_other_and_others_do_not():

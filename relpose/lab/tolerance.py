@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 _DIRECTIVE = re.compile(r"^\s*#\s*checked within\s+(?P<first>[0-9.]+)\s*(?P<pct>%)?"
                         r"(?:\s+or\s+(?P<second>[0-9.]+))?[^;\n]*(?:;\s*words:\s*(?P<words>.+?))?\s*$",
                         re.MULTILINE)
-# A number standing on its own: not glued to a letter, digit, underscore or dot on either side.
-_NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?\d+(?:\.\d+)?(?![A-Za-z_\d]|\.\d)")
+# A number standing on its own (1.5, -3, 1.0e-03): not glued to a letter, digit, underscore or dot on either side.
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z_\d]|\.\d)")
 _SPACE = re.compile(r"\s+")
 
 
