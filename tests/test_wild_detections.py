@@ -292,7 +292,7 @@ def test_read_custom_refuses_bad_files_naming_file_and_video(tmp_path):
         "nowh": ({"clip": {"custom": [np.zeros((3, 17, 2), np.float32)]}}, meta(video_metadata={"clip": {"w": 1}}),
                  "no 'w' and 'h'"),
         "zero": ({"clip": {"custom": [np.zeros((3, 17, 2), np.float32)]}},
-                 meta(video_metadata={"clip": {"w": 0, "h": 5}}), "positive"),
+                 meta(video_metadata={"clip": {"w": 0, "h": 5}}), "from 1 to 65,536, got 0"),
         "layout": ({"clip": {"custom": [np.zeros((3, 17, 2), np.float32)]}}, meta(layout_name="yolo"), "'yolo'"),
     }
     for name, (positions, metadata, expected) in cases.items():
