@@ -537,9 +537,8 @@ def check_min_score(value, name: str = "--min-score", high: float | None = None)
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
         and 0 <= value < float("inf") and (high is None or value <= high)   # false for NaN
     if not ok:
-        span = f"from 0 to {high:g}" if high is not None else "a finite number >= 0"
-        raise UserError(f"{name} {shown(value)}: give a score threshold {span} (joints scored below it are "
-                        "interpolated in time)")
+        wanted = f"a score threshold from 0 to {high:g}" if high is not None else "a finite score threshold >= 0"
+        raise UserError(f"{name} {shown(value)}: give {wanted} (joints scored below it are interpolated in time)")
     return float(value)
 
 
