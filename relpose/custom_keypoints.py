@@ -121,7 +121,8 @@ def _plain(value, where):
     try:
         return json.loads(json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
     except (TypeError, ValueError):
-        raise UserError(f"{where}: provenance must be plain data (dicts, lists, strings, numbers)") from None
+        raise UserError(f"the provenance given for {where} must be plain data (dicts, lists, strings, numbers)") \
+            from None
 
 
 def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bool = False) -> Path:

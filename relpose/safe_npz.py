@@ -7,6 +7,11 @@ plain arrays through numpy with pickles disallowed, object arrays through an unp
 build only dicts, lists, tuples, sets, strings, bytes, numbers, booleans, None and numpy arrays,
 dtypes and scalars. Any other name a pickle asks for (a function, a class, a module) stops the
 read with a message naming the file and the name; nothing is imported or called.
+
+Nor is anything allocated for what a file merely claims (a few kB can claim terabytes): sizes in
+.npy headers, zip entries and pickle opcodes are checked against the bytes really there and against
+MAX_READ_BYTES, MAX_PICKLE_OPS and MAX_DEPTH, and the tree a pickle builds is walked once per object
+however often it is shared.
 """
 from __future__ import annotations
 
@@ -52,8 +57,12 @@ class _Refused(Exception):
 
 def _count(shape) -> int:
     if not isinstance(shape, tuple) or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
-                                                and n >= 0 for n in shape):
-        raise _Refused(f"gives an array the shape {str(shape)[:80]}, not a tuple of sizes")
+                                                and 0 <= n < 2 ** 63 for n in shape):
+        try:
+            shown = repr(shape)[:80]
+        except ValueError:   # Python will not print an integer of more than 4,300 digits
+            shown = "a number too long to show"
+        raise _Refused(f"gives an array a shape that is not a tuple of sizes ({shown})")
     return math.prod(int(n) for n in shape)
 
 

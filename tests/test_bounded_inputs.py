@@ -225,7 +225,8 @@ def test_metadata_no_video_has_is_refused_where_it_is_written(tmp_path, case):
 
 
 BAD_KEYPOINTS = {
-    "strings": (np.full((3, 17, 2), "1.5"), "keypoints must be real numbers (an integer or float array), got dtype <U3"),
+    "strings": (np.full((3, 17, 2), "1.5"),
+                "keypoints must be real numbers (an integer or float array), got dtype <U3"),
     "complex": (np.zeros((3, 17, 2), np.complex64), "got dtype complex64"),
     "booleans": (np.zeros((3, 17, 2), bool), "got dtype bool"),
     "objects": (np.array([None] * 102, dtype=object).reshape(3, 17, 2), "got dtype object"),
@@ -395,3 +396,31 @@ def test_detect_command_flag_ranges_before_the_video_is_opened(tmp_path, capsys,
 def test_limits_are_consistent():
     assert ck.MAX_FRAMES < ck.MAX_FRAME_NUMBER and ck.MIN_FPS < 1 < 1000 < ck.MAX_FPS
     assert 15_360 < ck.MAX_FRAME_SIDE and math.isfinite(ck.KEYPOINT_REACH)
+
+
+def test_openpose_folder_messages_say_what_the_path_is(tmp_path):
+    (tmp_path / "file").write_text("{}")
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "v_000000000000_keypoints.json").mkdir()   # a folder where a frame's file belongs
+    for path, expected in ((tmp_path / "missing", "does not exist"), (tmp_path / "file", "is a file, not a folder"),
+                           (tmp_path / "ok", "is a folder; give the OpenPose file")):
+        with pytest.raises(DataError) as err:
+            wd.read_openpose_folder(path, width=64, height=48)
+        assert expected in one_line(err, path)
+
+
+def test_person_scores_of_hundreds_of_digits_are_refused(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(coco(path, [0]).read_text().replace('"score": 0.9', '"score": 1' + "0" * 400))
+    with pytest.raises(DataError) as err:
+        wd.read_detections(path, "coco-json", width=64, height=48)
+    assert "score must be a finite number, got 1000" in one_line(err, path)
+
+
+@pytest.mark.parametrize("shape", [(10 ** 5000,), (-1,), (2 ** 70,), "abc"])
+def test_array_states_with_impossible_shapes_are_refused(tmp_path, memory_cap, shape):
+    state = (1, shape, np.dtype(object), False, [1])
+    path = npz(tmp_path / "s.npz", metadata=pickled(Call(RECONSTRUCT, (np.ndarray, (0,), b"b"), state)))
+    with pytest.raises(DataError) as err:
+        safe_npz.load_npz(path)
+    assert "gives an array a shape that is not a tuple of sizes" in one_line(err, path)

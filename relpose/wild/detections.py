@@ -20,6 +20,7 @@ VideoPose3D's reader ignores the keys it does not know ('fps', 'relpose').
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 # custom_file and read_custom are re-exported: the file's readers and writer belong together for users.
-from ..custom_keypoints import (MAX_FRAME_NUMBER, MAX_FRAMES, KEYPOINT_REACH, check_first_frame,  # noqa: F401
+from ..custom_keypoints import (KEYPOINT_REACH, MAX_FRAME_NUMBER, MAX_FRAMES, check_first_frame,  # noqa: F401
                                 check_fps, check_pixels, custom_file, read_custom, shown, write_custom)
 from ..errors import DataError, UserError
 from ..files import atomic_path, check_output_file
@@ -224,9 +225,13 @@ def _person_score(entry: dict, scores: np.ndarray, path, where: str) -> float:
     score = entry.get("score", None)
     if score is None:
         return float(scores.mean())
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not -1e9 < score < 1e9:   # NaN too
+    try:
+        value = math.nan if isinstance(score, bool) or not isinstance(score, (int, float)) else float(score)
+    except OverflowError:   # an integer of hundreds of digits
+        value = math.nan
+    if not math.isfinite(value):
         raise DataError(f"{path}: {where}: score must be a finite number, got {shown(score)}; re-export the file")
-    return float(score)
+    return value
 
 
 def _results_list(path, what: str, counts: dict[int, str], frame_ids, skip_category: bool):
@@ -276,8 +281,8 @@ def read_openpose_folder(folder, *, width=None, height=None, fps=None, name=None
     """A folder of OpenPose `*_keypoints.json` files (one per frame, BODY_25), in frame-number order."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"{folder} is not a folder; give the folder OpenPose wrote its JSON files into "
-                        "(--write_json)")
+        state = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"{folder} {state}; give the folder OpenPose wrote its JSON files into (--write_json)")
     w, h = _need_size(width, height, folder, "OpenPose")
     numbered = {}
     for p in folder.glob("*_keypoints.json"):
