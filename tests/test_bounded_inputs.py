@@ -424,3 +424,11 @@ def test_array_states_with_impossible_shapes_are_refused(tmp_path, memory_cap, s
     with pytest.raises(DataError) as err:
         safe_npz.load_npz(path)
     assert "gives an array a shape that is not a tuple of sizes" in one_line(err, path)
+
+
+def test_a_detector_file_larger_than_the_limit_is_not_read(tmp_path, monkeypatch):
+    path = coco(tmp_path / "r.json", [0, 1])
+    monkeypatch.setattr(wd, "MAX_JSON_BYTES", 100)
+    with pytest.raises(DataError) as err:
+        wd.read_detections(path, width=64, height=48)
+    assert f"holds {path.stat().st_size:,} bytes, more than the 100 a detections file may hold" in one_line(err, path)
