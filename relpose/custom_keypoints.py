@@ -31,21 +31,81 @@ CUSTOM_ACTION = "custom"   # every video's one action (VideoPose3D's --viz-actio
 _NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
+# Bounds of what a keypoint file may say about its video, checked where the file is read and where it
+# is written (a number no video has would otherwise fail later, deep in the lifter or the renderer).
+MAX_FRAME_SIDE = 65_536          # pixels: 16K video is 15,360 wide, and video codecs stop below this
+MIN_FPS, MAX_FPS = 0.01, 100_000.0   # one frame in 100 s (a time-lapse) .. a high-speed camera
+MAX_FRAMES = 1_000_000           # frames of one video's keypoints (9 hours at 30 fps); every array of the
+                                 # video (detections, keypoints, the lifter's input) grows with it
+MAX_FRAME_NUMBER = 100_000_000   # a frame of a video, e.g. the first one detected (23 days at 50 fps)
+KEYPOINT_REACH = 100             # keypoints may lie outside the frame (detectors place hidden joints there),
+                                 # but not this many frame sizes away
+
+
+def shown(value, width: int = 60) -> str:
+    """A value as a message shows it: short, and for integers of any size (str() refuses those of
+    more than 4,300 digits)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return "a number too long to show"
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_pixels(value, what: str, where) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not float(value).is_integer() or value <= 0:
-        raise DataError(f"{where}: {what} must be a positive whole number of pixels, got {value!r}")
+    """A frame width or height: a whole number of pixels, 1 to MAX_FRAME_SIDE."""
+    # The range is compared first: float() of an integer of hundreds of digits overflows.
+    if not (_is_number(value) and 1 <= value <= MAX_FRAME_SIDE and float(value).is_integer()):
+        raise DataError(f"{where}: {what} must be a whole number of pixels from 1 to {MAX_FRAME_SIDE:,}, "
+                        f"got {shown(value)}")
     return int(value)
 
 
 def check_fps(value, where) -> float | None:
+    """A frame rate (None: unknown): MIN_FPS to MAX_FPS frames per second."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
-        raise DataError(f"{where}: fps must be a positive number (or unknown), got {value!r}")
+    if not (_is_number(value) and MIN_FPS <= value <= MAX_FPS):   # also false for NaN
+        raise DataError(f"{where}: fps must be a number from {MIN_FPS:g} to {MAX_FPS:,.0f} frames per second "
+                        f"(or unknown), got {shown(value)}")
     return float(value)
 
+
+def check_first_frame(value, where) -> int:
+    """The video frame of the first keypoints: a whole number from 0 to MAX_FRAME_NUMBER."""
+    if not (_is_number(value) and 0 <= value <= MAX_FRAME_NUMBER and float(value).is_integer()):
+        raise DataError(f"{where}: first_frame must be a frame number from 0 to {MAX_FRAME_NUMBER:,}, "
+                        f"got {shown(value)}")
+    return int(value)
+
+
+def check_keypoints(k, joints: int, width: int, height: int, where, fix: str) -> np.ndarray:
+    """(frames, joints, 2) real, finite pixels within KEYPOINT_REACH frame sizes of the frame, at most
+    MAX_FRAMES frames -> float32. `fix` ends each message: what the user does about it."""
+    if not isinstance(k, np.ndarray) or k.dtype.kind not in "iuf":
+        what = f"dtype {k.dtype}" if isinstance(k, np.ndarray) else type(k).__name__
+        raise DataError(f"{where}: keypoints must be real numbers (an integer or float array), got {what}; {fix}")
+    if k.ndim != 3 or k.shape[1:] != (joints, 2) or len(k) == 0:
+        raise DataError(f"{where}: keypoints of shape {k.shape}, expected (frames, {joints}, 2) with at least "
+                        f"one frame; {fix}")
+    if len(k) > MAX_FRAMES:
+        raise DataError(f"{where}: {len(k):,} frames, more than the {MAX_FRAMES:,} a video's keypoints may have; "
+                        "split the video")
+    if not np.isfinite(k).all():
+        t = int(np.argwhere(~np.isfinite(k))[0][0])
+        raise DataError(f"{where}: keypoints are not all finite (frame {t}; NaN marks a missing joint); fill the "
+                        "gaps in time first, as python -m relpose.cli.keypoints does")
+    reach = KEYPOINT_REACH * max(width, height)
+    far = np.abs(k.astype(np.float64, copy=False)) > reach
+    if far.any():
+        t = int(np.argwhere(far)[0][0])
+        raise DataError(f"{where}: a keypoint of frame {t} lies more than {KEYPOINT_REACH} frame sizes "
+                        f"({reach:,} pixels) from the {width}x{height} frame; {fix}")
+    return k.astype(np.float32, copy=False)
 
 
 def custom_file(data_dir, name: str) -> Path:
@@ -61,7 +121,8 @@ def _plain(value, where):
     try:
         return json.loads(json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
     except (TypeError, ValueError):
-        raise UserError(f"{where}: provenance must be plain data (dicts, lists, strings, numbers)") from None
+        raise UserError(f"the provenance given for {where} must be plain data (dicts, lists, strings, numbers)") \
+            from None
 
 
 def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bool = False) -> Path:
@@ -74,21 +135,21 @@ def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bo
         raise UserError(f"{path}: no videos to write")
     positions, video_meta = {}, {}
     for name, entry in videos.items():
-        keypoints, width, height, fps, first_frame = (*entry, 0) if len(entry) == 4 else entry
-        where = f"{path} (video {name!r})"
+        # The videos are the caller's input: messages name the video, and the file only as the destination.
+        where = f"video {shown(name)} (for {path})"
         if not isinstance(name, str) or not name:
             raise UserError(f"{where}: video names must be non-empty strings")
-        k = np.asarray(keypoints, dtype=np.float32)
-        if k.ndim != 3 or k.shape[1:] != (lay.num_joints, 2) or len(k) == 0:
-            raise UserError(f"{where}: keypoints of shape {k.shape}, expected (frames, {lay.num_joints}, 2) "
-                            f"for the {layout} layout")
-        if not np.isfinite(k).all():
-            raise UserError(f"{where}: keypoints must be finite; fill the gaps first (fill_gaps)")
-        positions[name] = {CUSTOM_ACTION: [k]}
-        video_meta[name] = {"w": check_pixels(width, "width", where), "h": check_pixels(height, "height", where)}
+        if not isinstance(entry, (tuple, list)) or len(entry) not in (4, 5):
+            raise UserError(f"{where}: expected (keypoints, width, height, fps[, first_frame])")
+        keypoints, width, height, fps, first_frame = (*entry, 0) if len(entry) == 4 else entry
+        meta = {"w": check_pixels(width, "width", where), "h": check_pixels(height, "height", where)}
+        positions[name] = {CUSTOM_ACTION: [check_keypoints(np.asarray(keypoints), lay.num_joints, meta["w"],
+                                                           meta["h"], where, f"give the {layout} layout's "
+                                                           "keypoints in pixels")]}
+        video_meta[name] = meta
         if fps is not None:
             video_meta[name]["fps"] = check_fps(fps, where)
-        if first_frame:   # the keypoints start at this frame of the video (a detected excerpt)
+        if check_first_frame(first_frame, where):   # the keypoints start at this frame of the video
             video_meta[name]["first_frame"] = int(first_frame)
     left, right = lay.symmetry
     metadata = {"layout_name": VIDEOPOSE3D_LAYOUT_NAMES.get(layout, layout), "num_joints": lay.num_joints,
@@ -111,6 +172,9 @@ def _unwrap(value, key: str, path):
 def read_custom(path) -> tuple[dict, str, dict]:
     """Read a custom 2D file -> ({video: {keypoints, width, height, fps}}, registered layout name, metadata)."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a keypoint file; give the data_2d_custom_<NAME>.npz file "
+                        "python -m relpose.cli.keypoints wrote")
     if not path.is_file():
         raise DataError(f"{path} does not exist; make it from a detector's output with python -m relpose.cli.keypoints")
     raw = load_npz(path, keys=("positions_2d", "metadata"))
@@ -123,34 +187,28 @@ def read_custom(path) -> tuple[dict, str, dict]:
     stored = meta.get("layout_name")
     layout = _FROM_VIDEOPOSE3D.get(stored, stored)
     if layout not in LAYOUTS:
-        raise DataError(f"{path}: metadata layout_name {stored!r} is not a known layout ({', '.join(LAYOUTS)}, "
+        raise DataError(f"{path}: metadata layout_name {shown(stored)} is not a known layout ({', '.join(LAYOUTS)}, "
                         "or VideoPose3D's 'coco', 'h36m'); fix the metadata")
     joints = get_layout(layout).num_joints
     if meta.get("num_joints") != joints:
-        raise DataError(f"{path}: metadata num_joints {meta.get('num_joints')!r} does not match the {layout} "
+        raise DataError(f"{path}: metadata num_joints {shown(meta.get('num_joints'))} does not match the {layout} "
                         f"layout's {joints}; fix the metadata")
     video_meta = meta.get("video_metadata")
     if not isinstance(video_meta, dict):
         raise DataError(f"{path}: metadata has no video_metadata {{video: {{'w', 'h'}}}}; re-create the file")
     videos = {}
     for name, actions in positions.items():
-        where = f"{path} (video {name!r})"
+        where = f"{path} (video {shown(name)})"
         cams = actions.get(CUSTOM_ACTION) if isinstance(actions, dict) else None
         if not isinstance(cams, (list, tuple)) or not cams:
             raise DataError(f"{where}: expected {{'custom': [(frames, {joints}, 2) array]}}; re-create the file")
-        k = cams[0]
-        if not isinstance(k, np.ndarray) or not np.issubdtype(k.dtype, np.number) or k.ndim != 3 \
-                or k.shape[1:] != (joints, 2) or len(k) == 0:
-            raise DataError(f"{where}: keypoints of shape {getattr(k, 'shape', type(k).__name__)}, expected "
-                            f"(frames, {joints}, 2); re-create the file")
-        if not np.isfinite(k).all():
-            raise DataError(f"{where}: keypoints are not all finite; re-create the file with the gaps filled")
         info = video_meta.get(name)
         if not isinstance(info, dict) or "w" not in info or "h" not in info:
             raise DataError(f"{where}: metadata video_metadata has no 'w' and 'h' for this video; fix the metadata")
-        videos[name] = {"keypoints": k.astype(np.float32, copy=False), "width": check_pixels(info["w"], "w", where),
-                        "height": check_pixels(info["h"], "h", where), "fps": check_fps(info.get("fps"), where),
-                        "first_frame": int(info.get("first_frame", 0))}
+        width, height = check_pixels(info["w"], "w", where), check_pixels(info["h"], "h", where)
+        videos[name] = {"keypoints": check_keypoints(cams[0], joints, width, height, where, "re-create the file"),
+                        "width": width, "height": height, "fps": check_fps(info.get("fps"), where),
+                        "first_frame": check_first_frame(info.get("first_frame", 0), where)}
     if not videos:
         raise DataError(f"{path} holds no videos; re-create it (python -m relpose.cli.keypoints)")
     return videos, layout, meta

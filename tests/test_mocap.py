@@ -105,3 +105,32 @@ def test_evaluate_on_mocap_through_the_command_line(mocap_dir, tiny_data_dir, tm
     out = capsys.readouterr().out
     assert "----walk----" in out and "----walker_turn_left0----" in out
     assert "Protocol #1   (MPJPE) action-wise average:" in out and "Protocol #2 (P-MPJPE)" in out
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--seed", "-1"], "--seed -1: give a whole number from 0 to 4,294,967,295"),
+    (["--seed", str(2 ** 32)], "--seed 4294967296: give a whole number"),
+    (["--seed", "1.5"], "invalid int value: '1.5'"),
+    (["--data-dir", ""], "--data-dir is empty"),
+    (["--data-dir", "FILE"], "is a file: pass a directory (--data-dir)"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_mocap_command_flags_end_in_one_line_before_any_work(tmp_path, capsys, flags, expected):
+    from relpose.cli.mocap import main as mocap_main
+    (tmp_path / "FILE").write_text("keep")
+    flags = [str(tmp_path / "FILE") if f == "FILE" else f for f in flags]
+    assert mocap_main((["--data-dir", str(tmp_path / "data")] if "--data-dir" not in flags else []) + flags) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and expected in err and "Traceback" not in err, err
+    assert not (tmp_path / "data").exists() and (tmp_path / "FILE").read_text() == "keep"
+
+
+def test_mocap_api_refuses_seeds_out_of_range(tmp_path):
+    from relpose.errors import UserError
+    from relpose.mocap import ensure_mocap
+    for seed in (-1, 2 ** 32, True, 1.0):
+        with pytest.raises(UserError, match="--seed .*: give a whole number from 0"):
+            make_files(tmp_path, seed=seed)
+        with pytest.raises(UserError, match="--seed"):
+            ensure_mocap(tmp_path, "gt", seed=seed)
+    assert list(tmp_path.iterdir()) == []

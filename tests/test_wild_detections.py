@@ -292,7 +292,7 @@ def test_read_custom_refuses_bad_files_naming_file_and_video(tmp_path):
         "nowh": ({"clip": {"custom": [np.zeros((3, 17, 2), np.float32)]}}, meta(video_metadata={"clip": {"w": 1}}),
                  "no 'w' and 'h'"),
         "zero": ({"clip": {"custom": [np.zeros((3, 17, 2), np.float32)]}},
-                 meta(video_metadata={"clip": {"w": 0, "h": 5}}), "positive"),
+                 meta(video_metadata={"clip": {"w": 0, "h": 5}}), "from 1 to 65,536, got 0"),
         "layout": ({"clip": {"custom": [np.zeros((3, 17, 2), np.float32)]}}, meta(layout_name="yolo"), "'yolo'"),
     }
     for name, (positions, metadata, expected) in cases.items():
@@ -359,3 +359,20 @@ def test_cli_size_from_video_or_flags_in_process(tmp_path, capsys):
         assert cli.main([str(res), *flags, "--data-dir", data]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and expected in err, err
+
+    # Detections the video cannot hold: they start past its end, or run past it (a 3-frame clip).
+    late = wd.write_mediapipe_json(tmp_path / "late.json", [[[0.5, 0.5, 0, 1]] * 33], width=64, height=48,
+                                   first_frame=5)
+    long = write_json(tmp_path / "long.json", [{"image_id": i, "keypoints": flat(person(17), 1), "score": 1}
+                                               for i in range(10)])
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    beyond = f"but --video '{clip}' has about 3"
+    for path, flags, expected in ((late, ["--video", str(clip)], f"holds frames 5 to 5, {beyond}"),
+                                  (long, ["--video", str(clip)], f"holds frames 0 to 9, {beyond}"),
+                                  (res, ["--video", str(empty)], "cannot be read as a video"),
+                                  (res, ["--video", str(tmp_path)], "is a folder")):
+        assert cli.main([str(path), "--name", "late", *flags, "--data-dir", data]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err, err
+    assert not (tmp_path / "data" / "data_2d_custom_late.npz").exists()

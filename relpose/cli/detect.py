@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 
+from ..custom_keypoints import MAX_FRAME_NUMBER, MAX_FRAMES
+from ..errors import UserError
 from ..files import check_output_file
 from ..wild.detect import detect_video, write_landmarks
-from ..wild.detections import convert_detections, custom_file, read_mediapipe_json
+from ..wild.detections import check_min_score, convert_detections, custom_file, read_mediapipe_json
 from .common import OneLineParser, run_command
 
 
@@ -35,8 +37,20 @@ def build_parser() -> OneLineParser:
     return p
 
 
+def check_flags(args) -> None:
+    """Ranges of the numeric flags, before the video is opened."""
+    if not 0 <= args.start <= MAX_FRAME_NUMBER:
+        raise UserError(f"--start {args.start}: give a frame number from 0 to {MAX_FRAME_NUMBER:,}")
+    if args.limit is not None and not 1 <= args.limit <= MAX_FRAMES:
+        raise UserError(f"--limit {args.limit}: give a number of frames from 1 to {MAX_FRAMES:,}")
+    check_min_score(args.min_score, "--min-score", high=1.0)   # MediaPipe's visibility is 0..1
+    if not 0.0 <= args.min_detection <= 1.0:   # false for NaN
+        raise UserError(f"--min-detection {args.min_detection}: give a confidence from 0 to 1")
+
+
 def _main(argv) -> int:
     args = build_parser().parse_args(argv)
+    check_flags(args)
     output = check_output_file(args.output, "--output", overwrite=args.overwrite, suffixes=(".json",))
     custom = None
     if args.name is not None:   # checked before the work, like --output

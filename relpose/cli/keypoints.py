@@ -5,31 +5,62 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..custom_keypoints import MAX_FPS, MAX_FRAME_SIDE, MIN_FPS
 from ..errors import UserError
 from ..files import check_output_file
-from ..wild.detections import FORMATS, convert_detections, custom_file, read_detections
+from ..wild.detections import FORMATS, check_min_score, convert_detections, custom_file, read_detections
 from .common import OneLineParser, run_command
 
 
-def video_properties(path) -> tuple[int, int, float | None]:
-    """(width, height, fps) of a video file, from ffmpeg's header (no frame is decoded)."""
+def video_properties(path, with_frames: bool = False) -> tuple:
+    """(width, height, fps) of a video file, from ffmpeg's header (no frame is decoded), and with_frames
+    its number of frames (the duration times the frame rate: an estimate); fps and frames are None where
+    the header does not say."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"--video '{path}' is a folder; give the video file the detector ran on")
     if not path.is_file():
         raise UserError(f"--video '{path}' does not exist; give the video the detector ran on")
     import imageio_ffmpeg   # only here: the rest of the command needs no ffmpeg
 
-    frames = imageio_ffmpeg.read_frames(str(path))
+    reader = imageio_ffmpeg.read_frames(str(path))
     try:
-        meta = next(frames)
+        meta = next(reader)
         width, height = (int(v) for v in meta["size"])
         fps = float(meta["fps"]) if meta.get("fps") else None
+        fps = fps if fps is not None and MIN_FPS <= fps <= MAX_FPS else None   # a rate no video has: unknown
+        duration = meta.get("duration") or 0
+        frames = duration * fps if fps and duration > 0 else None
     except Exception as e:   # imageio_ffmpeg raises OSError, RuntimeError or StopIteration for what ffmpeg cannot read
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"--video '{path}' cannot be read as a video ({first[:160]}); give a video file "
                         "or --width/--height instead") from None
     finally:
-        frames.close()
-    return width, height, fps
+        reader.close()
+    if not (1 <= width <= MAX_FRAME_SIDE and 1 <= height <= MAX_FRAME_SIDE):
+        raise UserError(f"--video '{path}' has frames of {width}x{height} pixels; give a video file")
+    return (width, height, fps, frames) if with_frames else (width, height, fps)
+
+
+def _check_flags(args) -> None:
+    """Ranges of the numeric flags, before any file is read."""
+    for flag, value in (("--width", args.width), ("--height", args.height)):
+        if value is not None and not 1 <= value <= MAX_FRAME_SIDE:
+            raise UserError(f"{flag} {value}: give the frame's size in pixels, 1 to {MAX_FRAME_SIDE:,}")
+    if args.fps is not None and not MIN_FPS <= args.fps <= MAX_FPS:   # false for NaN
+        raise UserError(f"--fps {args.fps}: give the video's frame rate, {MIN_FPS:g} to {MAX_FPS:,.0f} frames "
+                        "per second")
+    check_min_score(args.min_score, "--min-score")
+
+
+def _check_length(video, frames: float | None, path) -> None:
+    """The detections fit in the video where its length is known (an estimate: a frame or two of slack)."""
+    if frames is None:
+        return
+    last = video.first_frame + len(video.frames)
+    if video.first_frame >= frames or last > frames + max(2.0, 0.01 * frames):
+        raise UserError(f"{video.where} holds frames {video.first_frame:,} to {last - 1:,}, but --video '{path}' "
+                        f"has about {frames:,.0f}; give the video the detector ran on")
 
 
 def _keypoints(argv) -> int:
@@ -52,15 +83,16 @@ def _keypoints(argv) -> int:
     parser.add_argument("--data-dir", default="data", help="output directory (default: data)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file (never done without it)")
     args = parser.parse_args(argv)
+    _check_flags(args)
 
-    output = check_output_file(custom_file(args.data_dir, args.name), "the output file", overwrite=args.overwrite)
-    width, height, fps, video_name = args.width, args.height, args.fps, None
-    if args.video is not None:
+    width, height, fps, video_name, video_frames = args.width, args.height, args.fps, None, None
+    if args.video is not None:   # probed (its header only) before anything is written
         if width is not None or height is not None:
             raise UserError("give either --video or --width/--height, not both")
-        width, height, video_fps = video_properties(args.video)
+        width, height, video_fps, video_frames = video_properties(args.video, with_frames=True)
         fps = fps if fps is not None else video_fps
         video_name = Path(args.video).name
+    output = check_output_file(custom_file(args.data_dir, args.name), "the output file", overwrite=args.overwrite)
     video = read_detections(args.input, args.format, width=width, height=height, fps=fps, name=video_name)
     if video.source_format == "mediapipe":   # the file records its own size: flags may only agree with it
         for flag, given, recorded in (("--width", width, video.width), ("--height", height, video.height)):
@@ -69,6 +101,7 @@ def _keypoints(argv) -> int:
                 raise UserError(f"{source} {given} disagrees with {args.input}, which records {recorded}; leave it out")
         if video.fps is None:
             video.fps = fps
+    _check_length(video, video_frames, args.video)
     convert_detections(video, output, min_score=args.min_score, overwrite=args.overwrite)
     fps_text = f", {video.fps:g} fps" if video.fps else ""
     print(f"wrote {output}: video '{video.name}', {len(video.frames)} frames, {video.width}x{video.height}{fps_text}, "

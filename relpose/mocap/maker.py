@@ -25,6 +25,20 @@ MOCAP_SUBJECT = "S11"
 FPS = 50
 FILE_NAMES = {"3d": "data_3d_mocap.npz", "gt": "data_2d_mocap_gt.npz", "det": "data_2d_mocap_det.npz"}
 MAKER_VERSION = 1
+SEEDS = 2 ** 32   # seeds are 0 .. 2**32 - 1, as for every seed of the kit (python -m relpose --seed)
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEEDS:
+        raise UserError(f"--seed {seed!r}: give a whole number from 0 to {SEEDS - 1:,}")
+    return int(seed)
+
+
+def _check_data_dir(data_dir) -> None:
+    if not str(data_dir).strip():
+        raise UserError("--data-dir is empty: give a directory (default: data)")
+    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise UserError(f"data directory '{data_dir}' is a file: pass a directory (--data-dir)")
 
 
 def _write_npz(path: str, **arrays) -> None:
@@ -71,8 +85,8 @@ def mocap_takes(root: str | None = None) -> dict[str, np.ndarray]:
 
 def make_files(data_dir="data", *, seed: int = 0, only=None, log=print) -> dict[str, str]:
     """Write the three files (or those in `only`) into `data_dir`; an existing file is never replaced."""
-    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
-        raise UserError(f"data directory '{data_dir}' is a file: pass a directory (--data-dir)")
+    seed = check_seed(seed)
+    _check_data_dir(data_dir)
     paths = {k: os.path.join(data_dir, n) for k, n in FILE_NAMES.items()}
     write = list(FILE_NAMES) if only is None else list(only)
     for k in write:
@@ -105,6 +119,7 @@ def make_files(data_dir="data", *, seed: int = 0, only=None, log=print) -> dict[
 def ensure_mocap(data_dir="data", keypoints: str | None = None, *, seed: int = 0, log=print) -> dict[str, str]:
     """Write the missing files a run needs (3D and `keypoints`' 2D), only beside files this maker wrote."""
     from ..synth import read_provenance
+    seed = check_seed(seed)
     if keypoints is not None and keypoints not in ("gt", "det"):
         raise UserError(f"the motion-capture set has 2D keypoints 'gt' and 'det', not '{keypoints}': use -k gt or -k det")
     paths = {k: os.path.join(data_dir, n) for k, n in FILE_NAMES.items()}

@@ -20,6 +20,7 @@ VideoPose3D's reader ignores the keys it does not know ('fps', 'relpose').
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 # custom_file and read_custom are re-exported: the file's readers and writer belong together for users.
-from ..custom_keypoints import check_fps, check_pixels, custom_file, read_custom, write_custom  # noqa: F401
+from ..custom_keypoints import (KEYPOINT_REACH, MAX_FRAME_NUMBER, MAX_FRAMES, check_first_frame,  # noqa: F401
+                                check_fps, check_pixels, custom_file, read_custom, shown, write_custom)
 from ..errors import DataError, UserError
 from ..files import atomic_path, check_output_file
 from ..keypoint_layouts import get_layout
@@ -35,6 +37,9 @@ from ..keypoint_layouts import get_layout
 FORMATS = ("coco-json", "openpose", "alphapose", "mediapipe")
 MEDIAPIPE_FORMAT = "mediapipe-pose-landmarks"
 MEDIAPIPE_LANDMARKS = 33
+# A detector's JSON larger than this is refused before it is read (json builds ~10 times its size in
+# memory): a MediaPipe file of MAX_FRAMES frames is ~1.5 GB.
+MAX_JSON_BYTES = 2 * 2 ** 30
 
 
 # ----------------------------------------------------------------------------- data
@@ -98,6 +103,10 @@ class VideoDetections:
 
 def _load_json(path: Path, what: str):
     try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise DataError(f"{path} holds {size:,} bytes, more than the {MAX_JSON_BYTES:,} a {what} file may hold "
+                            f"(the detections of {MAX_FRAMES:,} frames); split the video")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"{path} does not exist; give the {what} file the detector wrote") from None
@@ -110,6 +119,12 @@ def _load_json(path: Path, what: str):
     except json.JSONDecodeError as e:
         raise DataError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}); give the {what} file "
                         "the detector wrote, complete") from None
+    except RecursionError:   # json's parser recurses once per level
+        raise DataError(f"{path} is nested deeper than Python's JSON reader can follow (a detector's file nests "
+                        f"4 levels); give the {what} file the detector wrote") from None
+    except ValueError as e:   # Python refuses integers of more than 4,300 digits
+        raise DataError(f"{path} cannot be read as JSON ({str(e).split(';')[0][:120]}); give the {what} file "
+                        "the detector wrote") from None
 
 
 def _triplets(values, path, where: str, counts: dict[int, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +133,7 @@ def _triplets(values, path, where: str, counts: dict[int, str]) -> tuple[np.ndar
         if not isinstance(values, (list, tuple)):
             raise TypeError
         a = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError(f"{path}: {where}: keypoints must be a flat list of numbers; re-export the file") from None
     expected = " or ".join(f"{3 * j} ({j} joints x 3, {name})" for j, name in counts.items())
     if a.ndim != 1 or a.size % 3 or a.size // 3 not in counts:
@@ -130,17 +145,24 @@ def _triplets(values, path, where: str, counts: dict[int, str]) -> tuple[np.ndar
 
 
 def _frame_number(image_id, path, what: str = "image_id") -> int:
-    """An image id as a frame number: an integer, or the last run of digits in a name ('frame_0012.jpg')."""
+    """An image id as a frame number, 0 to MAX_FRAME_NUMBER: an integer, or the last run of digits in a
+    name ('frame_0012.jpg')."""
+    number = None
     if isinstance(image_id, bool):
         pass
     elif isinstance(image_id, int):
-        return image_id
+        number = image_id
     elif isinstance(image_id, float) and image_id.is_integer():
-        return int(image_id)
+        number = int(image_id)
     elif isinstance(image_id, str):
         digits = re.findall(r"\d+", image_id.replace("\\", "/").rsplit("/", 1)[-1])
-        if digits:
-            return int(digits[-1])
+        if digits:   # int() of more digits than a frame number has is refused below, unconverted
+            number = int(digits[-1]) if len(digits[-1].lstrip("0")) <= 12 else MAX_FRAME_NUMBER + 1
+    if number is not None:
+        if not 0 <= number <= MAX_FRAME_NUMBER:
+            raise DataError(f"{path}: {what} {shown(image_id)} is not a frame number from 0 to "
+                            f"{MAX_FRAME_NUMBER:,}; the ids must number the video's frames")
+        return number
     raise DataError(f"{path}: {what} {image_id!r} has no frame number in it; the ids must be numbers "
                     "or names with a number such as '12.jpg'")
 
@@ -162,11 +184,17 @@ def _entries(data, path, what: str) -> list[dict]:
 def _group_by_frame(people: list[tuple[int, Detection]], path, frame_ids) -> list[list[Detection]]:
     """Detections keyed by frame number -> frames in order: `frame_ids` if given, else first..last number."""
     if frame_ids is not None:
+        if len(frame_ids) > MAX_FRAMES:
+            raise UserError(f"{path}: {len(frame_ids):,} frame ids, more than the {MAX_FRAMES:,} frames one video's "
+                            "keypoints may have; split the video")
         numbers = [_frame_number(i, path, "frame id") for i in frame_ids]
         if len(set(numbers)) != len(numbers):
             raise UserError(f"{path}: frame_ids repeat a frame number; give each frame once")
     elif people:
         first, last = min(n for n, _ in people), max(n for n, _ in people)
+        if last - first + 1 > MAX_FRAMES:   # checked before the frames are made
+            raise DataError(f"{path}: the frame numbers run from {first:,} to {last:,}, more than the {MAX_FRAMES:,} "
+                            "frames one video's keypoints may have; check the image ids, or split the video")
         numbers = list(range(first, last + 1))
     else:
         numbers = []
@@ -184,8 +212,11 @@ def _box_xywh(value, path, where: str) -> np.ndarray | None:
         return None
     try:
         x, y, w, h = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise DataError(f"{path}: {where}: a box is [x, y, width, height], got {value!r}; re-export the file") from None
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"{path}: {where}: a box is [x, y, width, height], got {shown(value)}; re-export the file") \
+            from None
+    if not all(np.isfinite([x, y, w, h])):
+        raise DataError(f"{path}: {where}: a box must be finite numbers, got {shown(value)}; re-export the file")
     return np.array([x, y, x + w, y + h])
 
 
@@ -194,9 +225,13 @@ def _person_score(entry: dict, scores: np.ndarray, path, where: str) -> float:
     score = entry.get("score", None)
     if score is None:
         return float(scores.mean())
-    if isinstance(score, bool) or not isinstance(score, (int, float)):
-        raise DataError(f"{path}: {where}: score must be a number, got {score!r}; re-export the file")
-    return float(score)
+    try:
+        value = math.nan if isinstance(score, bool) or not isinstance(score, (int, float)) else float(score)
+    except OverflowError:   # an integer of hundreds of digits
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(f"{path}: {where}: score must be a finite number, got {shown(score)}; re-export the file")
+    return value
 
 
 def _results_list(path, what: str, counts: dict[int, str], frame_ids, skip_category: bool):
@@ -205,7 +240,7 @@ def _results_list(path, what: str, counts: dict[int, str], frame_ids, skip_categ
     entries = _entries(_load_json(path, what), path, what)
     people, layouts = [], set()
     for k, e in enumerate(entries):
-        where = f"entry {k} (image_id {e.get('image_id')!r})"
+        where = f"entry {k} (image_id {shown(e.get('image_id'), 30)})"
         if "image_id" not in e or "keypoints" not in e:
             raise DataError(f"{path}: {where} has no image_id or keypoints; give the detector's keypoint results")
         if skip_category and e.get("category_id", 1) != 1:   # COCO's person category is 1
@@ -246,8 +281,8 @@ def read_openpose_folder(folder, *, width=None, height=None, fps=None, name=None
     """A folder of OpenPose `*_keypoints.json` files (one per frame, BODY_25), in frame-number order."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"{folder} is not a folder; give the folder OpenPose wrote its JSON files into "
-                        "(--write_json)")
+        state = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"{folder} {state}; give the folder OpenPose wrote its JSON files into (--write_json)")
     w, h = _need_size(width, height, folder, "OpenPose")
     numbered = {}
     for p in folder.glob("*_keypoints.json"):
@@ -259,6 +294,9 @@ def read_openpose_folder(folder, *, width=None, height=None, fps=None, name=None
             raise DataError(f"{folder} holds two files for frame {n} ({numbered[n].name}, {p.name}); "
                             "keep one video's files per folder")
         numbered[n] = p
+    if len(numbered) > MAX_FRAMES:
+        raise DataError(f"{folder} holds {len(numbered):,} OpenPose files, more than the {MAX_FRAMES:,} frames one "
+                        "video's keypoints may have; split the video")
     if not numbered:
         raise DataError(f"{folder} has no OpenPose *_keypoints.json files; give the folder of OpenPose's "
                         "--write_json output")
@@ -287,12 +325,16 @@ def read_mediapipe_json(path) -> VideoDetections:
     data = _load_json(path, "MediaPipe landmarks")
     if not isinstance(data, dict) or data.get("format") != MEDIAPIPE_FORMAT:
         raise DataError(f"{path}: not a MediaPipe landmarks file (its 'format' must be '{MEDIAPIPE_FORMAT}'); "
-                        "write it with relpose.wild.detections.write_mediapipe_json")
+                        "give the file python -m relpose.wild.detect wrote")
     width = check_pixels(data.get("width"), "width", path)
     height = check_pixels(data.get("height"), "height", path)
     fps = check_fps(data.get("fps"), path)
-    if not isinstance(data.get("frames"), list):
-        raise DataError(f"{path}: 'frames' must be a list with one entry (null or landmarks) per frame")
+    if not isinstance(data.get("frames"), list) or not data["frames"]:
+        raise DataError(f"{path}: 'frames' must be a list with one entry (null or landmarks) per frame; "
+                        "re-run python -m relpose.wild.detect")
+    if len(data["frames"]) > MAX_FRAMES:
+        raise DataError(f"{path} holds {len(data['frames']):,} frames, more than the {MAX_FRAMES:,} one video's "
+                        "keypoints may have; detect in parts (--start, --limit)")
     frames = []
     for t, frame in enumerate(data["frames"]):
         if frame is None:
@@ -300,19 +342,17 @@ def read_mediapipe_json(path) -> VideoDetections:
             continue
         try:
             lm = np.asarray(frame["landmarks"], dtype=np.float64)
-        except (TypeError, KeyError, ValueError):
+        except (TypeError, KeyError, ValueError, OverflowError):
             lm = None
         if lm is None or lm.shape != (MEDIAPIPE_LANDMARKS, 4):
             raise DataError(f"{path}: frame {t}: expected null or {{\"landmarks\": [[x, y, z, visibility] * 33]}}; "
-                            "re-write the file with write_mediapipe_json")
+                            "re-run python -m relpose.wild.detect")
         points = lm[:, :2] * [width, height]      # MediaPipe normalises x by the width, y by the height
         scores = np.where(np.isfinite(points).all(axis=1), lm[:, 3], 0.0)
         frames.append([Detection(points, scores, float(scores.mean()))])
     video = str(data.get("video") or "")
     name = Path(video).name if video else path.stem
-    first = data.get("first_frame", 0)
-    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
-        raise DataError(f"{path}: 'first_frame' must be a frame number >= 0, got {first!r}")
+    first = check_first_frame(data.get("first_frame", 0), path)
     return VideoDetections(name, "blazepose-33", width, height, fps, frames, str(path), "mediapipe", first)
 
 
@@ -332,9 +372,11 @@ def write_mediapipe_json(path, frames, *, width: int, height: int, fps: float | 
             raise UserError(f"{path}: frame {t} has landmarks of shape {lm.shape}, expected (33, 4) "
                             "[x, y, z, visibility]")
         out.append({"landmarks": [[round(float(v), 6) for v in row] for row in lm]})
+    if not 0 < len(out) <= MAX_FRAMES:
+        raise UserError(f"{path}: {len(out):,} frames to write; give 1 to {MAX_FRAMES:,}")
     doc = {"format": MEDIAPIPE_FORMAT, "video": str(video), "width": check_pixels(width, "width", path),
            "height": check_pixels(height, "height", path), "fps": check_fps(fps, path), "frames": out}
-    if first_frame:
+    if check_first_frame(first_frame, path):
         doc["first_frame"] = int(first_frame)
     with atomic_path(path, what="MediaPipe landmarks file") as tmp:
         tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
@@ -494,11 +536,23 @@ def _longest_run(mask: np.ndarray) -> int:
     return longest
 
 
+def check_min_score(value, name: str = "--min-score", high: float | None = None) -> float:
+    """A score threshold: a finite number >= 0 (and <= high where scores have a ceiling, such as
+    MediaPipe's visibility, 0..1); Detectron2's scores are heatmap values without one."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and 0 <= value < float("inf") and (high is None or value <= high)   # false for NaN
+    if not ok:
+        wanted = f"a score threshold from 0 to {high:g}" if high is not None else "a finite score threshold >= 0"
+        raise UserError(f"{name} {shown(value)}: give {wanted} (joints scored below it are interpolated in time)")
+    return float(value)
+
+
 def fill_gaps(track: Track, min_score: float = 0.3) -> tuple[np.ndarray, FillReport]:
     """Every joint of every frame, finite: positions with nobody or score < min_score are interpolated
     linearly in time between the nearest good frames of that joint, held before the first / after the last."""
     T, J = track.scores.shape
     where = track.source or track.name
+    check_min_score(min_score, "min_score")
     if not track.detected.any():
         raise DataError(f"no person detected in any of the {T} frames of {where}; check the detector ran on "
                         "the right video and that a person is visible")
@@ -525,11 +579,26 @@ def fill_gaps(track: Track, min_score: float = 0.3) -> tuple[np.ndarray, FillRep
     return out.astype(np.float32), report
 
 
+def _check_reach(track: Track, video: VideoDetections) -> None:
+    """The detected keypoints lie within KEYPOINT_REACH frame sizes of the frame (else the file is at
+    fault, not the keypoint file it would become)."""
+    reach = KEYPOINT_REACH * max(video.width, video.height)
+    with np.errstate(invalid="ignore"):
+        far = np.abs(track.keypoints) > reach   # NaN (missing joints) compares false
+    if far.any():
+        t = int(np.argwhere(far)[0][0])
+        raise DataError(f"{video.where}: a keypoint of frame {video.first_frame + t} lies more than {KEYPOINT_REACH} "
+                        f"frame sizes ({reach:,} pixels) from the {video.width}x{video.height} frame; check the "
+                        "detector's output and the frame size given")
+
+
 def convert_detections(video: VideoDetections, path, *, min_score: float = 0.3, iou_threshold: float = 0.3,
                        overwrite: bool = False, log=print) -> FillReport:
     """select_person + fill_gaps + write_custom for one video; logs one line with the summary."""
     check_output_file(path, "the 2D keypoint file", overwrite=overwrite, suffixes=(".npz",))   # before the work
-    keypoints, report = fill_gaps(select_person(video, iou_threshold), min_score)
+    track = select_person(video, iou_threshold)
+    _check_reach(track, video)
+    keypoints, report = fill_gaps(track, min_score)
     provenance = {"source": video.source, "source_format": video.source_format, "iou_threshold": float(iou_threshold),
                   "fill": report.as_dict()}
     write_custom(path, {video.name: (keypoints, video.width, video.height, video.fps, video.first_frame)},
