@@ -4,10 +4,18 @@ Follows VideoPose3D's renderer: panels of `size` inches at 80 dpi, a 1.7 m cube 
 root in the horizontal plane (trajectory removed for display), right limbs red and the rest black,
 `downsample` averaging blocks of frames (and dividing fps by the factor), `limit` capping the frame
 count after downsampling. GIFs use Pillow, MP4s ffmpeg (the system one, else imageio-ffmpeg's binary).
+
+ffmpeg is handed absolute paths only: it reads a name such as 'concat:a|b' or 'http:x' as a protocol and
+one starting with '-' as an option. A Ctrl-C while rendering (the terminal interrupts ffmpeg too) ends as
+a KeyboardInterrupt, with the partial file removed, not as ffmpeg's error.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +48,47 @@ def downsample_frames(x: np.ndarray, factor: int) -> np.ndarray:
     return x[:length].reshape(-1, factor, *x.shape[1:]).mean(axis=1)
 
 
+def _for_ffmpeg(path) -> str:
+    """An absolute path: never a protocol ('concat:', 'http:') or an option ('-x') to ffmpeg."""
+    return os.path.abspath(os.fspath(path))
+
+
+def probe_video(path, flag: str = "--video") -> tuple[int, int, float | None]:
+    """(width, height, fps) of a video file whose first frame decodes; else a one-line UserError naming
+    `flag` (a folder, an empty file, a text file, a video without frames). Decodes one frame with the
+    kit's ffmpeg, in the kit's environment (relpose.wild.detect checks the same with OpenCV)."""
+    import imageio_ffmpeg
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{flag} '{path}' does not exist; give the video file")
+    if not path.is_file():
+        raise UserError(f"{flag} '{path}' is a folder, not a video file; give a video such as clip.mp4")
+    if path.stat().st_size == 0:
+        raise UserError(f"{flag} '{path}' is an empty file; give a video that a video player can play")
+    frames = imageio_ffmpeg.read_frames(_for_ffmpeg(path))
+    try:
+        meta = next(frames)
+        width, height = (int(v) for v in meta["size"])
+        fps = float(meta["fps"]) if meta.get("fps") else None
+        next(frames)
+    except StopIteration:
+        raise UserError(f"{flag} '{path}' holds no video frame; give a video that a video player can play") from None
+    except Exception as e:   # imageio_ffmpeg raises OSError or RuntimeError for what ffmpeg cannot read
+        lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+        said = lines[-1][:160] if lines else type(e).__name__
+        raise UserError(f"{flag} '{path}' cannot be read as a video ({said}); give a video file (.mp4, .avi, .mov) "
+                        "that a video player can play") from None
+    finally:
+        frames.close()
+    return width, height, fps
+
+
 def read_video(path, skip: int = 0, limit: int = -1):
     """Frames (H, W, 3) uint8 of a video file via imageio-ffmpeg, skipping the first `skip` frames."""
     import imageio_ffmpeg
     if not Path(path).is_file():
         raise UserError(f"--viz-video '{path}' does not exist; give the path of the input video")
-    reader = imageio_ffmpeg.read_frames(str(path))
+    reader = imageio_ffmpeg.read_frames(_for_ffmpeg(path))
     meta = next(reader)
     w, h = meta["size"]
     frames = []
@@ -59,6 +102,37 @@ def read_video(path, skip: int = 0, limit: int = -1):
     finally:
         reader.close()
     return frames, float(meta.get("fps") or 0)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _ffmpeg_got_sigint(error: subprocess.CalledProcessError) -> bool:
+    said = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else str(error.stderr or "")
+    return error.returncode == -2 or (error.returncode == 255 and "received signal 2" in said)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether `error` ends a Ctrl-C: the KeyboardInterrupt itself, or the error ffmpeg's end raised while
+    it was handled (matplotlib's writer checks ffmpeg's exit status on the way out), or ffmpeg's own exit
+    on SIGINT noticed before Python's."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        if isinstance(error, subprocess.CalledProcessError) and _ffmpeg_got_sigint(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _rooted(poses: np.ndarray, up_axis: str) -> tuple[np.ndarray, tuple[float, float]]:
@@ -89,7 +163,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     bones_2d: (child, parent) pairs of the 2D keypoints when their layout is not the skeleton's (COCO
     keypoints in, HumanEva joints out); keypoints_metadata then names their right side.
     """
-    output_path = Path(output_path)
+    output_path = Path(output_path)   # as given, for messages; ffmpeg gets the absolute path
     writer_name = WRITERS.get(output_path.suffix.lower())
     if writer_name is None:
         raise UserError(f"--viz-output '{output_path}': unsupported extension '{output_path.suffix}'; "
@@ -180,9 +254,16 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
             from tqdm.auto import tqdm
             bar = tqdm(total=count, unit="frame", desc=f"rendering {output_path.name}")
         try:
-            with atomic_path(output_path, what="animation") as tmp:
-                anim.save(str(tmp), writer=writer, dpi=dpi,
-                          progress_callback=(lambda i, n: bar.update(1)) if bar is not None else None)
+            # matplotlib logs ffmpeg's whole stderr as a warning when it fails; an interrupted ffmpeg says
+            # only that it was interrupted, and a real failure's text is in its CalledProcessError.
+            with atomic_path(_for_ffmpeg(output_path), what="animation") as tmp, _quiet("matplotlib.animation"):
+                try:
+                    anim.save(str(tmp), writer=writer, dpi=dpi,
+                              progress_callback=(lambda i, n: bar.update(1)) if bar is not None else None)
+                except BaseException as e:
+                    if not isinstance(e, KeyboardInterrupt) and _interrupted(e):
+                        raise KeyboardInterrupt from None
+                    raise
         finally:
             if bar is not None:
                 bar.close()
