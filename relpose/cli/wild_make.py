@@ -90,8 +90,11 @@ def _ensure_detector_environment() -> str:
     command += ["detect-env", f"DETECT_VENV={escape(venv)}"]
     if os.environ.get(PREFIX + "PYTHON"):
         command.append(f"PYTHON={escape(os.environ[PREFIX + 'PYTHON'])}")
-    done = subprocess.run(command, env=env)
-    if done.returncode != 0:
+    # `make -q` first: silent when the environment is up to date (make would say "Nothing to be done").
+    up_to_date = subprocess.run(command[:1] + ["-q"] + command[1:], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL).returncode == 0
+    done = subprocess.run(command, env=env) if not up_to_date else None
+    if done is not None and done.returncode != 0:
         raise UserError(f"the detector's environment {venv} could not be made (make detect-env exited "
                         f"{done.returncode}; its output is above)")
     return os.path.join(venv, "bin", "python")
