@@ -22,10 +22,11 @@ from pathlib import Path
 from ..custom_keypoints import custom_file
 from ..errors import UserError
 from ..files import TMP_PREFIX, OutputsLock, check_output_file, check_writable_folder
-from ..lab.wild import ensure_wild_model, lift_custom, load_any_model, load_custom_video, wild_settings, world_view
-from ..viz.figures import export_html, sequence_animation_figure
-from ..viz.render import export_predictions, probe_video, render_animation
+from ..wild.video import probe_video
 from .common import OneLineParser, run_command
+
+# torch, plotly and matplotlib are imported where the lift starts, so that a refusal comes at once (and
+# relpose.cli.wild_make checks make's variables without them).
 
 OUTPUT_SUFFIXES = (".mp4", ".gif", ".npy", ".html")
 
@@ -101,6 +102,7 @@ def _main(argv, lock: OutputsLock | None = None) -> int:
         raise UserError(f"--limit {args.limit}: give a positive number of frames, or leave it out for all of them")
     # Inputs first: nothing is written, trained or lifted for a run that cannot finish.
     keypoint_file = custom_file(args.data_dir, args.keypoints)
+    from ..lab.wild import load_custom_video
     loaded = load_custom_video(args.keypoints, args.data_dir, args.video_name)
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         what = "is a folder" if Path(args.checkpoint).is_dir() else "does not exist"
@@ -119,6 +121,9 @@ def _main(argv, lock: OutputsLock | None = None) -> int:
 
 
 def _lift_and_write(args, paths: dict[str, Path], loaded, lock: OutputsLock) -> int:
+    from ..lab.wild import ensure_wild_model, lift_custom, load_any_model, wild_settings, world_view
+    from ..viz.figures import export_html, sequence_animation_figure
+    from ..viz.render import export_predictions, render_animation
     check_outputs(paths, args.overwrite)
     if remove_leftovers(args.out_dir, args.keypoints):
         print(f"removed what an interrupted run of {args.keypoints} left in {args.out_dir}")

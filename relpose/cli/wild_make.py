@@ -21,7 +21,7 @@ from pathlib import Path
 from ..custom_keypoints import custom_file
 from ..errors import UserError
 from ..files import OutputsLock, check_writable_folder, path_argument
-from ..viz.render import probe_video
+from ..wild.video import probe_video
 from . import wild as cli_wild
 from .common import run_command
 

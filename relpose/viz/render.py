@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,6 +23,7 @@ from ..cameras import camera_to_world, image_coordinates
 from ..errors import UserError
 from ..lift import lift_sequence, needs_resampling
 from ..files import atomic_path
+from ..wild.video import for_ffmpeg as _for_ffmpeg
 from .primitives import display_coordinates, natural_key
 
 WRITERS = {".gif": "pillow", ".mp4": "ffmpeg"}
@@ -46,41 +46,6 @@ def downsample_frames(x: np.ndarray, factor: int) -> np.ndarray:
         return x
     length = x.shape[0] // factor * factor
     return x[:length].reshape(-1, factor, *x.shape[1:]).mean(axis=1)
-
-
-def _for_ffmpeg(path) -> str:
-    """An absolute path: never a protocol ('concat:', 'http:') or an option ('-x') to ffmpeg."""
-    return os.path.abspath(os.fspath(path))
-
-
-def probe_video(path, flag: str = "--video") -> tuple[int, int, float | None]:
-    """(width, height, fps) of a video file whose first frame decodes; else a one-line UserError naming
-    `flag` (a folder, an empty file, a text file, a video without frames). Decodes one frame with the
-    kit's ffmpeg, in the kit's environment (relpose.wild.detect checks the same with OpenCV)."""
-    import imageio_ffmpeg
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{flag} '{path}' does not exist; give the video file")
-    if not path.is_file():
-        raise UserError(f"{flag} '{path}' is a folder, not a video file; give a video such as clip.mp4")
-    if path.stat().st_size == 0:
-        raise UserError(f"{flag} '{path}' is an empty file; give a video that a video player can play")
-    frames = imageio_ffmpeg.read_frames(_for_ffmpeg(path))
-    try:
-        meta = next(frames)
-        width, height = (int(v) for v in meta["size"])
-        fps = float(meta["fps"]) if meta.get("fps") else None
-        next(frames)
-    except StopIteration:
-        raise UserError(f"{flag} '{path}' holds no video frame; give a video that a video player can play") from None
-    except Exception as e:   # imageio_ffmpeg raises OSError or RuntimeError for what ffmpeg cannot read
-        lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
-        said = lines[-1][:160] if lines else type(e).__name__
-        raise UserError(f"{flag} '{path}' cannot be read as a video ({said}); give a video file (.mp4, .avi, .mov) "
-                        "that a video player can play") from None
-    finally:
-        frames.close()
-    return width, height, fps
 
 
 def read_video(path, skip: int = 0, limit: int = -1):
