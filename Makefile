@@ -33,23 +33,33 @@ detect-env: $(DETECT_STAMP)
 # A person in your own video, the whole way: detect (MediaPipe, its own environment) -> one person per
 # frame, gaps filled -> data/data_2d_custom_NAME.npz -> lift (the kit's in-the-wild model, trained first
 # if missing, or CHECKPOINT=...) -> wild/NAME.mp4 (video + 2D beside the 3D), wild/NAME.npy, wild/NAME.html.
-#   make wild VIDEO=clip.mp4 [NAME=clip] [START=frame] [LIMIT=frames] [CHECKPOINT=path] [GIF=1] [OVERWRITE=1]
-# Detection is skipped when data/data_2d_custom_NAME.npz exists (OVERWRITE=1 redoes it).
-NAME ?= $(basename $(notdir $(VIDEO)))
-WILD_DIR ?= wild
+#   make wild VIDEO=clip.mp4 [NAME=clip] [START=frame] [LIMIT=frames] [CHECKPOINT=path] [GIF=1] [OVERWRITE=1] [REDETECT=1]
+# NAME defaults to the video's file name without its extension ('my clip.mp4' -> my_clip).
+# Detection is skipped when data/data_2d_custom_NAME.npz exists; REDETECT=1 detects again (replacing that
+# file). OVERWRITE=1 replaces wild/NAME.* only, never the keypoint file. Two decisions, two variables.
+# The values given on make's command line reach Python (relpose.cli.wild_make) through the environment,
+# unexpanded ($(value ...)), never through a shell or make's word functions: a file name with spaces,
+# quotes, $, ;, | or a backtick is a file name, and nothing in it runs. They are not exported as
+# themselves (a recipe's environment would expand them).
+WILD_VARIABLES := VIDEO NAME START LIMIT CHECKPOINT GIF OVERWRITE REDETECT WILD_DIR
+unexport $(WILD_VARIABLES)
+wild_value = $(if $(filter command line,$(origin $1)),$(value $1))
+KIT_MAKEFILE := $(abspath $(lastword $(MAKEFILE_LIST)))
+wild: export RELPOSE_WILD_VIDEO = $(call wild_value,VIDEO)
+wild: export RELPOSE_WILD_NAME = $(call wild_value,NAME)
+wild: export RELPOSE_WILD_START = $(call wild_value,START)
+wild: export RELPOSE_WILD_LIMIT = $(call wild_value,LIMIT)
+wild: export RELPOSE_WILD_CHECKPOINT = $(call wild_value,CHECKPOINT)
+wild: export RELPOSE_WILD_GIF = $(call wild_value,GIF)
+wild: export RELPOSE_WILD_OVERWRITE = $(call wild_value,OVERWRITE)
+wild: export RELPOSE_WILD_REDETECT = $(call wild_value,REDETECT)
+wild: export RELPOSE_WILD_DIR = $(call wild_value,WILD_DIR)
+wild: export RELPOSE_WILD_DETECT_VENV = $(DETECT_VENV)
+wild: export RELPOSE_WILD_PYTHON = $(PYTHON)
+wild: export RELPOSE_WILD_MAKE = $(MAKE)
+wild: export RELPOSE_WILD_MAKEFILE = $(KIT_MAKEFILE)
 wild: $(STAMP)
-	@test -n "$(VIDEO)" || { echo "error: give the video: make wild VIDEO=path/to/video.mp4" >&2; exit 2; }
-	@test -f "$(VIDEO)" || { echo "error: VIDEO=$(VIDEO) does not exist; give a video file" >&2; exit 2; }
-	@if [ -f data/data_2d_custom_$(NAME).npz ] && [ -z "$(OVERWRITE)" ]; then \
-		echo "using data/data_2d_custom_$(NAME).npz (detected before; OVERWRITE=1 detects again)"; \
-	else \
-		$(MAKE) --no-print-directory detect-env && mkdir -p $(WILD_DIR) && \
-		$(DETECT_VENV)/bin/python -m relpose.wild.detect "$(VIDEO)" -o $(WILD_DIR)/$(NAME)_landmarks.json \
-			--name $(NAME) --data-dir data $(if $(START),--start $(START)) $(if $(LIMIT),--limit $(LIMIT)) \
-			$(if $(OVERWRITE),--overwrite) || exit $$?; \
-	fi
-	$(BIN)/python -m relpose.cli.wild -k $(NAME) --video "$(VIDEO)" --out-dir $(WILD_DIR) \
-		$(if $(CHECKPOINT),--checkpoint $(CHECKPOINT)) $(if $(GIF),--gif) $(if $(OVERWRITE),--overwrite)
+	@$(BIN)/python -m relpose.cli.wild_make
 
 demo: $(STAMP)
 	$(BIN)/python -m relpose.cli.demo

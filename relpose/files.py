@@ -5,8 +5,9 @@ it only when complete), so an interrupted write never leaves half a file under t
 `check_output_file` / `check_writable_folder` run before any work, so that a path that cannot be
 written is reported in one line at start-up, not after an hour of training, and an existing file is
 never replaced unless the caller says so. `FolderLock` keeps two trainings out of one checkpoint
-folder; the operating system drops the lock when its process dies, so a killed run's lock is
-recognised as stale and taken over.
+folder (`OutputsLock`: two runs out of one set of named outputs); the operating system drops the lock
+when its process dies, so a killed run's lock is recognised as stale and taken over. `path_argument`
+keeps a user's file name from being read as a flag by the program it is handed to.
 """
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def atomic_path(path, *, what: str = "file"):
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def path_argument(path) -> str:
+    """`path` as one argument of a command line (an argument list, never a shell string): a relative
+    name that starts with '-' gets './' so that no program reads it as a flag."""
+    text = str(path)
+    return f"./{text}" if text.startswith("-") else text
 
 
 def check_writable_folder(folder, flag: str, create: bool = True) -> Path:
@@ -125,9 +133,9 @@ class FolderLock:
     by a run that died: it is taken over, and `stale` says whose it was.
     """
 
-    def __init__(self, folder, flag: str = "-c", command: str | None = None):
+    def __init__(self, folder, flag: str = "-c", command: str | None = None, *, lock_name: str = LOCK_NAME):
         self.folder = Path(folder)
-        self.path = self.folder / LOCK_NAME
+        self.path = self.folder / lock_name
         self.flag = flag
         self.command = command if command is not None else " ".join(sys.argv)
         self.stale: dict | None = None
@@ -151,8 +159,7 @@ class FolderLock:
             h = self._holder()
             who = f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started', '?')}"
             cmd = f": {h['command']}" if h.get("command") else ""
-            raise UserError(f"{self.flag} '{self.folder}' is in use by another training run ({who}{cmd}); "
-                            f"wait for it to finish or train into another folder with {self.flag}") from None
+            raise UserError(self._busy(f"{who}{cmd}")) from None
         previous = self._holder()
         if previous.get("pid"):
             self.stale = previous
@@ -162,6 +169,10 @@ class FolderLock:
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
         return self
+
+    def _busy(self, holder: str) -> str:
+        return (f"{self.flag} '{self.folder}' is in use by another training run ({holder}); "
+                f"wait for it to finish or train into another folder with {self.flag}")
 
     def release(self) -> None:
         if self._fd is None:
@@ -177,3 +188,16 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class OutputsLock(FolderLock):
+    """An exclusive lock on the outputs named `name` in `folder` (`<folder>/.relpose-<name>.lock`): two runs
+    writing the same outputs at once would each check that none exist, then replace each other's."""
+
+    def __init__(self, folder, name: str, flag: str = "-k", command: str | None = None):
+        super().__init__(folder, flag, command, lock_name=f"{TMP_PREFIX}{name}.lock")
+        self.name = name
+
+    def _busy(self, holder: str) -> str:
+        return (f"{self.flag} {self.name}: the outputs {self.folder / self.name}.* are being written by another run "
+                f"({holder}); wait for it to finish or give another {self.flag}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from ..errors import UserError
@@ -24,3 +25,17 @@ def run_command(command, argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted; files written so far are intact", file=sys.stderr)
         return 130
+
+
+def option(flag: str, value) -> list[str]:
+    """`flag value` as words of a command line; `flag=value` when the value starts with '-' (a file named
+    '-x.mp4'), which argparse would otherwise read as a flag."""
+    value = str(value)
+    return [f"{flag}={value}"] if value.startswith("-") else [flag, value]
+
+
+def shell_command(words, placeholders=()) -> str:
+    """A command to print for a person to copy into a shell: every word shell-quoted, so that what a file
+    name holds ($(...), backticks, ;, quotes, spaces) stays part of the name and never runs. Words in
+    `placeholders` (such as <checkpoint>, for the person to replace) are printed as they are."""
+    return " ".join(w if w in placeholders else shlex.quote(str(w)) for w in words)

@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..files import check_output_file
 from ..wild.detect import detect_video, write_landmarks
 from ..wild.detections import check_min_score, convert_detections, custom_file, read_mediapipe_json
-from .common import OneLineParser, run_command
+from .common import OneLineParser, option, run_command, shell_command
 
 
 def build_parser() -> OneLineParser:
@@ -65,9 +65,14 @@ def _main(argv) -> int:
           f"detection {stats['frames_per_second']:.1f} frames/s")
     if custom is not None:
         convert_detections(read_mediapipe_json(output), custom, min_score=args.min_score, overwrite=args.overwrite)
-        print(f"wrote {custom}: lift it with `python -m relpose.cli.wild -k {args.name} --video {args.video}` "
-              f"(in the kit's environment), or `python -m relpose -d custom -k {args.name} --evaluate CHECKPOINT "
-              f"<its model flags> --render --viz-subject {landmarks['video']} --viz-action custom --viz-export OUT.npy`")
+        # Printed for a person to copy: every word shell-quoted (a video's name may hold $(...), ; or quotes).
+        lift = ["python", "-m", "relpose.cli.wild", *option("-k", args.name), *option("--video", args.video)]
+        render = ["python", "-m", "relpose", "-d", "custom", *option("-k", args.name), "--evaluate", "<checkpoint>",
+                  "--render", *option("--viz-subject", landmarks["video"]), "--viz-action", "custom",
+                  *option("--viz-video", args.video), "--viz-export", f"{args.name}.npy"]
+        print(f"wrote {custom}: lift it (in the kit's environment) with\n  {shell_command(lift)}\n"
+              f"  or: {shell_command(render, ('<checkpoint>',))}   (with the checkpoint's model flags: -arc, -ch, "
+              "-lfd, --hidden, --stage)")
     return 0
 
 

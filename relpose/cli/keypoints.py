@@ -1,7 +1,6 @@
 """`python -m relpose.cli.keypoints`: a 2D detector's output -> data/data_2d_custom_<NAME>.npz (VideoPose3D layout)."""
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from ..custom_keypoints import MAX_FPS, MAX_FRAME_SIDE, MIN_FPS
 from ..errors import UserError
 from ..files import check_output_file
 from ..wild.detections import FORMATS, check_min_score, convert_detections, custom_file, read_detections
-from .common import OneLineParser, run_command
+from .common import OneLineParser, option, run_command, shell_command
 
 
 def video_properties(path, with_frames: bool = False) -> tuple:
@@ -106,14 +105,14 @@ def _keypoints(argv) -> int:
     fps_text = f", {video.fps:g} fps" if video.fps else ""
     print(f"wrote {output}: video '{video.name}', {len(video.frames)} frames, {video.width}x{video.height}{fps_text}, "
           f"layout {video.layout}")
-    wild = ["python", "-m", "relpose.cli.wild", "-k", args.name] + (["--video", args.video] if args.video else [])
-    print("next: " + " ".join(map(shlex.quote, wild)) + "   (the kit's in-the-wild model; --checkpoint PATH for another)")
-    command = ["python", "-m", "relpose", "-d", "custom", "-k", args.name, "--evaluate", "<checkpoint>", "--render",
-               "--viz-subject", video.name, "--viz-action", "custom", "--viz-camera", "0"]
+    wild = ["python", "-m", "relpose.cli.wild", *option("-k", args.name)] + (option("--video", args.video) if args.video else [])
+    print("next: " + shell_command(wild) + "   (the kit's in-the-wild model; --checkpoint PATH for another)")
+    command = ["python", "-m", "relpose", "-d", "custom", *option("-k", args.name), "--evaluate", "<checkpoint>",
+               "--render", *option("--viz-subject", video.name), "--viz-action", "custom", "--viz-camera", "0"]
     if args.video is not None:
-        command += ["--viz-video", args.video]
-    command += ["--viz-output", f"{args.name}.mp4"]
-    print("  or: " + " ".join(a if a == "<checkpoint>" else shlex.quote(a) for a in command)
+        command += option("--viz-video", args.video)
+    command += option("--viz-output", f"{args.name}.mp4")
+    print("  or: " + shell_command(command, ("<checkpoint>",))
           + "   (with the checkpoint's model flags: -arc, -ch, -lfd, --hidden, --stage)")
     return 0
 

@@ -34,9 +34,9 @@ import sys
 import time
 
 from ..errors import UserError
-from ..files import atomic_path
+from ..files import atomic_path, path_argument
 from ..viz.figure_json import PLOTLY_MIME, compact_plotly_json, javascript_numbers
-from .common import OneLineParser, run_command
+from .common import OneLineParser, run_command, shell_command
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -246,7 +246,7 @@ def check(path: str) -> list[str]:
     nb = nbformat.reads(text, as_version=4)
     problems = []
     if normalised_text(text) != text:
-        problems.append(f"not normalised: run `python -m relpose.cli.notebooks normalise {path}`")
+        problems.append(f"not normalised: run `{shell_command(['python', '-m', 'relpose.cli.notebooks', 'normalise', path_argument(path)])}`")
     total = 0
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not code or "parameters" not in code[0].get("metadata", {}).get("tags", []):

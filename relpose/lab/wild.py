@@ -19,6 +19,7 @@ from .. import checkpoints
 from ..cameras import image_coordinates
 from ..datasets import dataset_spec, load_dataset
 from ..errors import UserError
+from ..files import path_argument
 from ..lift import checkpoint_fps, checkpoint_input_layout, fit_input_layout, lift_sequence
 from ..keypoint_layouts import COCO17
 from ..model import ModelConfig
@@ -72,8 +73,9 @@ def detect_in_own_environment(video, output, *, start: int = 0, limit: int | Non
     python = python or os.path.join(root, ".venv-detect", "bin", "python")
     if not os.path.exists(python):
         raise UserError(f"the detector's environment {python} is missing; make it with `make detect-env`")
-    command = [python, "-m", "relpose.wild.detect", str(video), "-o", str(output), "--start", str(start),
-               "--overwrite", "--no-progress"] + ([] if limit is None else ["--limit", str(limit)])
+    # An argument list (no shell); the flags' values in the --flag=value form, so none is read as a flag.
+    command = [python, "-m", "relpose.wild.detect", path_argument(video), f"--output={output}", f"--start={start}",
+               "--overwrite", "--no-progress"] + ([] if limit is None else [f"--limit={limit}"])
     # A notebook's kernel sets MPLBACKEND to its inline backend, which the detector's own matplotlib lacks.
     env = {**os.environ, "MPLBACKEND": "Agg"}
     done = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env)
@@ -122,10 +124,9 @@ def take_plausibility(dataset, subject: str, action: str, camera: int, poses, mo
     return plausibility_report(poses, dataset.skeleton, fps, keypoints, cam["res_w"], cam["res_h"])
 
 
-def lift_custom(model, ckpt: dict, keypoints_name: str, data_dir="data", video: str | None = None, *,
-                tta: bool = True, log=print) -> LiftedVideo:
-    """Lift one video of data_dir/data_2d_custom_<keypoints_name>.npz with `model` (converted to its input
-    layout, at its frame rate), and check the result's plausibility."""
+def load_custom_video(keypoints_name: str, data_dir="data", video: str | None = None):
+    """(dataset, video name) of data_dir/data_2d_custom_<keypoints_name>.npz: the file read and the video
+    chosen, so that a command can check its inputs before it trains or lifts anything."""
     dataset = load_dataset("custom", keypoints_name, data_dir)
     videos = dataset.subjects()
     if video is None:
@@ -135,6 +136,15 @@ def lift_custom(model, ckpt: dict, keypoints_name: str, data_dir="data", video: 
         video = videos[0]
     elif video not in videos:
         raise UserError(f"--video-name {video!r}: data_2d_custom_{keypoints_name}.npz holds {', '.join(videos)}")
+    return dataset, video
+
+
+def lift_custom(model, ckpt: dict, keypoints_name: str, data_dir="data", video: str | None = None, *,
+                tta: bool = True, log=print, loaded=None) -> LiftedVideo:
+    """Lift one video of data_dir/data_2d_custom_<keypoints_name>.npz with `model` (converted to its input
+    layout, at its frame rate), and check the result's plausibility. `loaded`: what `load_custom_video`
+    returned for the same file, when it was read already."""
+    dataset, video = loaded if loaded is not None else load_custom_video(keypoints_name, data_dir, video)
     dataset = fit_input_layout(dataset, checkpoint_input_layout(ckpt, dataset.skeleton), "the model", log)
     cam = dataset.cameras[video][0]
     x = dataset.positions_2d[video]["custom"][0]

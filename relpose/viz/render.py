@@ -4,10 +4,17 @@ Follows VideoPose3D's renderer: panels of `size` inches at 80 dpi, a 1.7 m cube 
 root in the horizontal plane (trajectory removed for display), right limbs red and the rest black,
 `downsample` averaging blocks of frames (and dividing fps by the factor), `limit` capping the frame
 count after downsampling. GIFs use Pillow, MP4s ffmpeg (the system one, else imageio-ffmpeg's binary).
+
+ffmpeg is handed absolute paths only: it reads a name such as 'concat:a|b' or 'http:x' as a protocol and
+one starting with '-' as an option. A Ctrl-C while rendering (the terminal interrupts ffmpeg too) ends as
+a KeyboardInterrupt, with the partial file removed, not as ffmpeg's error.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +23,7 @@ from ..cameras import camera_to_world, image_coordinates
 from ..errors import UserError
 from ..lift import lift_sequence, needs_resampling
 from ..files import atomic_path
+from ..wild.video import for_ffmpeg as _for_ffmpeg
 from .primitives import display_coordinates, natural_key
 
 WRITERS = {".gif": "pillow", ".mp4": "ffmpeg"}
@@ -45,7 +53,7 @@ def read_video(path, skip: int = 0, limit: int = -1):
     import imageio_ffmpeg
     if not Path(path).is_file():
         raise UserError(f"--viz-video '{path}' does not exist; give the path of the input video")
-    reader = imageio_ffmpeg.read_frames(str(path))
+    reader = imageio_ffmpeg.read_frames(_for_ffmpeg(path))
     meta = next(reader)
     w, h = meta["size"]
     frames = []
@@ -59,6 +67,37 @@ def read_video(path, skip: int = 0, limit: int = -1):
     finally:
         reader.close()
     return frames, float(meta.get("fps") or 0)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _ffmpeg_got_sigint(error: subprocess.CalledProcessError) -> bool:
+    said = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else str(error.stderr or "")
+    return error.returncode == -2 or (error.returncode == 255 and "received signal 2" in said)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether `error` ends a Ctrl-C: the KeyboardInterrupt itself, or the error ffmpeg's end raised while
+    it was handled (matplotlib's writer checks ffmpeg's exit status on the way out), or ffmpeg's own exit
+    on SIGINT noticed before Python's."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        if isinstance(error, subprocess.CalledProcessError) and _ffmpeg_got_sigint(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _rooted(poses: np.ndarray, up_axis: str) -> tuple[np.ndarray, tuple[float, float]]:
@@ -89,7 +128,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     bones_2d: (child, parent) pairs of the 2D keypoints when their layout is not the skeleton's (COCO
     keypoints in, HumanEva joints out); keypoints_metadata then names their right side.
     """
-    output_path = Path(output_path)
+    output_path = Path(output_path)   # as given, for messages; ffmpeg gets the absolute path
     writer_name = WRITERS.get(output_path.suffix.lower())
     if writer_name is None:
         raise UserError(f"--viz-output '{output_path}': unsupported extension '{output_path.suffix}'; "
@@ -180,9 +219,16 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
             from tqdm.auto import tqdm
             bar = tqdm(total=count, unit="frame", desc=f"rendering {output_path.name}")
         try:
-            with atomic_path(output_path, what="animation") as tmp:
-                anim.save(str(tmp), writer=writer, dpi=dpi,
-                          progress_callback=(lambda i, n: bar.update(1)) if bar is not None else None)
+            # matplotlib logs ffmpeg's whole stderr as a warning when it fails; an interrupted ffmpeg says
+            # only that it was interrupted, and a real failure's text is in its CalledProcessError.
+            with atomic_path(_for_ffmpeg(output_path), what="animation") as tmp, _quiet("matplotlib.animation"):
+                try:
+                    anim.save(str(tmp), writer=writer, dpi=dpi,
+                              progress_callback=(lambda i, n: bar.update(1)) if bar is not None else None)
+                except BaseException as e:
+                    if not isinstance(e, KeyboardInterrupt) and _interrupted(e):
+                        raise KeyboardInterrupt from None
+                    raise
         finally:
             if bar is not None:
                 bar.close()

