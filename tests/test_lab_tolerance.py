@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from relpose.lab.tolerance import Tolerance, compare_text, parse_directive
+from relpose.lab.tolerance import Tolerance, check_band, compare_text, parse_directive
 
 ROOT = Path(__file__).resolve().parents[1]
 MM = Tolerance(rel=0.03, abs=2.0)
@@ -22,8 +22,13 @@ def test_directive_is_read_from_the_cells_comment():
     assert parse_directive("x = 'checked within 3%'") is None          # only a comment line counts
     words = parse_directive("# checked within 10% or 5 mm; words: holds (degrades less)|undecided at 95%|lower")
     assert words.words == {"holds (degrades less)", "undecided at 95%", "lower"}
+    # a ';' inside the explanation does not hide the words that follow
+    odd = parse_directive("# checked within 15% or 8 mm of it (CPUs differ; verdicts may flip); words: lower|higher")
+    assert odd == Tolerance(rel=0.15, abs=8, words=frozenset({"lower", "higher"}))
     with pytest.raises(ValueError, match="allows nothing"):
         parse_directive("# checked within 0%")
+    with pytest.raises(ValueError, match="cannot read the tolerance"):
+        parse_directive("# checked within a few mm")
 
 
 def test_numbers_within_the_tolerance_pass_and_outside_fail_naming_the_line():
@@ -58,6 +63,15 @@ def test_listed_words_stand_for_each_other_and_others_do_not():
     assert compare_text("lower / undecided / higher", "higher / higher / undecided", tol) == []
     assert compare_text("-> holds (degrades less)", "-> contradicted", tol) != []
     assert compare_text("lower", "lowest", tol) != []
+
+
+def test_a_band_prints_the_band_not_the_figure_and_refuses_outside_and_nan():
+    assert check_band("foot sliding", 41.8, 0, 80, "cm/s") == "foot sliding: within [0, 80] cm/s"
+    assert check_band("foot sliding", 29.5, 0, 80, "cm/s") == "foot sliding: within [0, 80] cm/s"
+    with pytest.raises(AssertionError, match=r"foot sliding = 95 cm/s is outside its band \[0, 80\] cm/s"):
+        check_band("foot sliding", 95.0, 0, 80, "cm/s")
+    with pytest.raises(AssertionError):
+        check_band("x", float("nan"), 0, 1)
 
 
 def _notebook(path: Path, source: str, stored_text: str):

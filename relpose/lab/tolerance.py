@@ -21,14 +21,13 @@ and any of them may stand for any other (longer phrases first, so "undecided at 
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
-# "within 3%", "within 3% or 2 mm", "within 0.5" (absolute only), then optional "; words: a|b|c".
-_DIRECTIVE = re.compile(r"^\s*#\s*checked within\s+(?P<first>[0-9.]+)\s*(?P<pct>%)?"
-                        r"(?:\s+or\s+(?P<second>[0-9.]+))?[^;\n]*(?:;\s*words:\s*(?P<words>.+?))?\s*$",
-                        re.MULTILINE)
+# "within 3%", "within 3% or 2 mm", "within 0.5" (absolute only); then, anywhere after, "; words: a|b|c".
+_DIRECTIVE_LINE = re.compile(r"^[ \t]*#[ \t]*checked within\b(?P<rest>.*)$", re.MULTILINE)
+_AMOUNTS = re.compile(r"^\s+(?P<first>\d+(?:\.\d+)?)\s*(?P<pct>%)?(?:\s+or\s+(?P<second>\d+(?:\.\d+)?))?")
+_WORDS = re.compile(r";\s*words:\s*(?P<words>.+?)\s*$")
 # A number standing on its own (1.5, -3, 1.0e-03): not glued to a letter, digit, underscore or dot on either side.
 _NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z_\d]|\.\d)")
 _SPACE = re.compile(r"\s+")
@@ -49,16 +48,23 @@ class Tolerance:
 
 
 def parse_directive(source: str) -> Tolerance | None:
-    """The tolerance a cell's source states, or None where it states none (compared exactly)."""
-    m = _DIRECTIVE.search(source)
-    if m is None:
+    """The tolerance a cell's source states, or None where it states none (compared exactly).
+
+    A line that starts like a tolerance but cannot be read is an error, never a silent exact comparison."""
+    line = _DIRECTIVE_LINE.search(source)
+    if line is None:
         return None
+    m = _AMOUNTS.match(line["rest"])
+    if m is None:
+        raise ValueError(f"cannot read the tolerance in {line.group(0).strip()!r}: write "
+                         f"'# checked within 3% or 2 mm ...' (a percentage and/or an absolute amount)")
     first = float(m["first"])
     second = float(m["second"]) if m["second"] else 0.0
     rel, abs_ = (first / 100.0, second) if m["pct"] else (0.0, first)
-    words = frozenset(w.strip() for w in m["words"].split("|") if w.strip()) if m["words"] else frozenset()
-    if not (math.isfinite(rel) and math.isfinite(abs_)) or (rel == 0 and abs_ == 0):
-        raise ValueError(f"tolerance line {m.group(0).strip()!r} allows nothing: give a percentage and/or an absolute value")
+    w = _WORDS.search(line["rest"])
+    words = frozenset(x.strip() for x in w["words"].split("|") if x.strip()) if w else frozenset()
+    if rel == 0 and abs_ == 0:
+        raise ValueError(f"tolerance line {line.group(0).strip()!r} allows nothing: give a percentage and/or an absolute value")
     return Tolerance(rel=rel, abs=abs_, words=words)
 
 
@@ -100,3 +106,13 @@ def compare_text(stored: str, fresh: str, tol: Tolerance) -> list[str]:
                 problems.append(f"line {k}: {f_num:g} is not within {tol.describe()} of the stored {s_num:g}: "
                                 f"{f_line.strip()!r}")
     return problems
+
+
+def check_band(label: str, value: float, low: float, high: float, unit: str = "") -> str:
+    """A figure that varies too much between CPUs to compare with a stored digit (a plausibility check of
+    a small model on 33 real frames, say) is checked against the band it must lie in instead; the band is
+    printed, not the figure, so the output is the same on every machine. Raises AssertionError outside."""
+    unit_text = f" {unit}" if unit else ""
+    if not (low <= value <= high):   # NaN fails too
+        raise AssertionError(f"{label} = {value:g}{unit_text} is outside its band [{low:g}, {high:g}]{unit_text}")
+    return f"{label}: within [{low:g}, {high:g}]{unit_text}"
