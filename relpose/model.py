@@ -17,7 +17,7 @@ relpose.fastpaths; they compute what the plain PyTorch ops would.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 import torch.nn as nn
@@ -122,13 +122,110 @@ class ModelConfig:
             d["groups"] = tuple(BodyGroup(g[0], tuple(g[1]), tuple(g[2]) if len(g) > 2 else None) for g in d["groups"])
         return cls(**d)
 
+    @classmethod
+    def from_stored(cls, d, source: str) -> "ModelConfig":
+        """A configuration read from a file (a checkpoint's 'config'): every key checked as data first, so a
+        damaged or edited file gives one UserError naming `source` and the key, never a flag it did not set."""
+        check_stored_config(d, source)
+        try:
+            return cls.from_dict(d)
+        except (UserError, ValueError, TypeError) as e:   # a combination the per-key checks let through
+            raise UserError(f"{source}: its stored config does not describe a model ({e}); "
+                            "use a checkpoint this kit wrote, unedited") from None
+
+
+# --- a stored configuration, checked as data --------------------------------------------------------------------
+# Bounds far above any useful model, so a file cannot make the kit allocate without limit.
+MAX_SIZE = 1 << 16          # channels, latent, hidden size, joints
+MAX_FILTER_WIDTHS = 12
+MAX_FILTER_WIDTH = 243
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_index_list(v, limit: int) -> bool:
+    return isinstance(v, (list, tuple)) and all(_is_int(j) and 0 <= j < limit for j in v)
+
+
+def check_stored_config(d, source: str) -> None:
+    """UserError naming `source` and the first key of `d` (a ModelConfig.to_dict() as stored) that is not
+    what ModelConfig takes: unknown keys, wrong types, sizes out of range, body groups that do not fit."""
+    def bad(key, why):
+        value = repr(d[key])
+        value = value if len(value) <= 60 else value[:57] + "..."
+        return UserError(f"{source}: stored config key '{key}' is {value}, {why}; the file was damaged or "
+                         "edited: use a checkpoint this kit wrote, unedited")
+
+    if not isinstance(d, dict):
+        raise UserError(f"{source}: its stored config is a {type(d).__name__}, not a dict of settings; "
+                        "use a checkpoint this kit wrote, unedited")
+    known = [f.name for f in fields(ModelConfig)]
+    unknown = [k for k in d if k not in known]
+    if unknown:
+        raise UserError(f"{source}: stored config has the unknown key {unknown[0]!r} (known: {', '.join(known)}); "
+                        "it was written by another version of the kit or edited: use a checkpoint this kit wrote")
+    for key in ("num_joints", "channels", "latent_dim", "hidden"):
+        if key in d and not (_is_int(d[key]) and 1 <= d[key] <= MAX_SIZE):
+            raise bad(key, f"not a whole number from 1 to {MAX_SIZE}")
+    if "num_input_joints" in d and d["num_input_joints"] is not None \
+            and not (_is_int(d["num_input_joints"]) and 1 <= d["num_input_joints"] <= MAX_SIZE):
+        raise bad("num_input_joints", f"not a whole number from 1 to {MAX_SIZE} (or None)")
+    if "stage" in d and not (_is_int(d["stage"]) and d["stage"] in (1, 2, 3)):
+        raise bad("stage", "not 1, 2 or 3")
+    for key in ("dropout", "fc_dropout"):
+        if key in d and not (isinstance(d[key], (int, float)) and not isinstance(d[key], bool) and 0 <= d[key] < 1):
+            raise bad(key, "not a probability in [0, 1)")
+    for key in ("causal", "dense"):
+        if key in d and not isinstance(d[key], bool):
+            raise bad(key, "not true or false")
+    if "encoding" in d and d["encoding"] not in ENCODINGS:
+        raise bad("encoding", f"not one of {', '.join(ENCODINGS)}")
+    if "local_encoder" in d and d["local_encoder"] not in LOCAL_ENCODERS:
+        raise bad("local_encoder", f"not a registered local encoder ({', '.join(LOCAL_ENCODERS)})")
+    if "input_layout" in d and d["input_layout"] is not None:
+        from .keypoint_layouts import LAYOUTS, LAYOUT_ALIASES
+        if not isinstance(d["input_layout"], str) or LAYOUT_ALIASES.get(d["input_layout"], d["input_layout"]) \
+                not in LAYOUTS:
+            raise bad("input_layout", f"not a keypoint layout ({', '.join(LAYOUTS)})")
+    if "filter_widths" in d:
+        w = d["filter_widths"]
+        if not (isinstance(w, (list, tuple)) and 1 <= len(w) <= MAX_FILTER_WIDTHS
+                and all(_is_int(x) and 1 <= x <= MAX_FILTER_WIDTH and x % 2 == 1 for x in w)):
+            raise bad("filter_widths", f"not a list of 1 to {MAX_FILTER_WIDTHS} odd widths such as [3, 3, 3]")
+    num_joints = d.get("num_joints", 17)
+    num_inputs = d.get("num_input_joints") or num_joints
+    if "input_root" in d and not (_is_index_list(d["input_root"], num_inputs) and d["input_root"]):
+        raise bad("input_root", f"not a list of keypoint indices below {num_inputs}")
+    if "groups" in d:
+        g = d["groups"]
+        shaped = isinstance(g, (list, tuple)) and g and all(
+            isinstance(x, (list, tuple)) and len(x) in (2, 3) and isinstance(x[0], str) and x[0].isidentifier()
+            and _is_index_list(x[1], num_joints) and x[1] and (len(x) == 2 or _is_index_list(x[2], num_inputs))
+            for x in g)
+        if not shaped:
+            raise bad("groups", f"not a list of [name, [joints below {num_joints}], optional [keypoints "
+                                f"below {num_inputs}]]")
+        covered = sorted(j for x in g for j in x[1])
+        if covered != list(range(num_joints)):
+            raise bad("groups", f"its body parts do not cover joints 0..{num_joints - 1} exactly once")
+
+
+# How a mismatch names the setting it disagrees with. The main command (python -m relpose) sets the model by
+# flags; a model built from a checkpoint's stored config, or assumed for a published one, has no flags, so its
+# loader passes other terms (relpose.weights.config_terms) and no message names a flag the command lacks.
+FLAG_TERMS = {"filter_widths": "-arc is {}", "dense": " with --dense", "channels": "-ch is {}",
+              "latent_dim": "-lfd is {}", "encoding": "--encoding {}", "hidden": "--hidden is {}",
+              "stage": "--stage is {}", "num_input_joints": "the data set has {}", "groups": "the skeleton has {}"}
+
 
 # --- local encoders ------------------------------------------------------------------------------------------
 # A local encoder maps one body part's window (B, C, receptive field) to one feature vector (B, latent_dim).
 # Each type is an nn.Module class registered by name, with a classmethod from_config(in_channels, ModelConfig);
 # `ModelConfig.local_encoder` picks one. It may define set_bn_momentum(m) (the decaying batch-norm momentum of
-# VideoPose3D) and a staticmethod mismatch(state, prefix, config, group) -> message or None, naming the flag a
-# checkpoint's tensors disagree with (relpose.weights.check_compatible asks it).
+# VideoPose3D) and a staticmethod mismatch(state, prefix, config, group, terms) -> message or None, naming the
+# setting (in `terms`, see FLAG_TERMS) a checkpoint's tensors disagree with (relpose.weights.check_compatible asks it).
 LOCAL_ENCODERS: dict[str, type] = {}
 
 
@@ -247,8 +344,11 @@ class TemporalEncoder(nn.Module):
         return self.shrink(x)
 
     @staticmethod
-    def mismatch(state: dict, prefix: str, config: "ModelConfig", group: BodyGroup) -> str | None:
-        """Which flag a checkpoint's encoder tensors (`prefix`.*) disagree with, in flag terms; None if none."""
+    def mismatch(state: dict, prefix: str, config: "ModelConfig", group: BodyGroup,
+                 terms: dict | None = None) -> str | None:
+        """Which setting a checkpoint's encoder tensors (`prefix`.*) disagree with, in `terms` (FLAG_TERMS:
+        the main command's flags); None if none."""
+        terms = terms or FLAG_TERMS
         def shape(key):
             t = state.get(f"{prefix}.{key}")
             return None if t is None else tuple(t.shape)
@@ -260,23 +360,24 @@ class TemporalEncoder(nn.Module):
                                                       for i in range(n_blocks)]
         widths = _widths_from_kernels(kernels, config.dense)
         arc = ",".join(map(str, config.filter_widths))
-        dense = " with --dense" if config.dense else ""
+        dense = terms["dense"] if config.dense else ""
         if widths is None:
-            return f"checkpoint convolution widths {','.join(map(str, kernels))} do not fit -arc {arc}{dense}"
+            return (f"checkpoint convolution widths {','.join(map(str, kernels))} do not fit "
+                    f"{terms['filter_widths'].format(arc)}{dense}")
         if widths != list(config.filter_widths):
-            return f"checkpoint architecture {','.join(map(str, widths))} but -arc is {arc}{dense}"
+            return f"checkpoint architecture {','.join(map(str, widths))} but {terms['filter_widths'].format(arc)}{dense}"
         channels, in_width, _ = shape("expand_conv.weight")
         if channels != config.channels:
-            return f"checkpoint has {channels} convolution channels but -ch is {config.channels}"
+            return f"checkpoint has {channels} convolution channels but {terms['channels'].format(config.channels)}"
         latent = shape("shrink.weight")[0]
         if latent != config.latent_dim:
-            return f"checkpoint has latent size {latent} but -lfd is {config.latent_dim}"
+            return f"checkpoint has latent size {latent} but {terms['latent_dim'].format(config.latent_dim)}"
         expected = config.in_channels(group)
         if in_width != expected:
             parts = in_width / (2 * len(group.input_joints))
             guess = {1: "raw", 2: "raw+pos or raw+temp", 3: "raw+pos+temp"}.get(parts, "unknown")
             return (f"checkpoint's {group.name} encoder reads {in_width} input channels (encoding {guess}) "
-                    f"but --encoding {config.encoding} gives {expected}")
+                    f"but {terms['encoding'].format(config.encoding)} gives {expected}")
         return None
 
 
