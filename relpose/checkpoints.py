@@ -82,7 +82,8 @@ def load_checkpoint(path) -> dict:
         with torch.serialization.safe_globals(_RANDOM_STATE_GLOBALS):
             ckpt = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as e:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        # torch words a blocked global differently by version and by why it is blocked.
+        found = re.search(r"(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)", str(e))
         if found:
             # Never repeat torch's advice to load with weights_only=False: that would run the file's code.
             raise CheckpointError(f"checkpoint {path} holds code-bearing objects ('{found.group(1)}') and is "
