@@ -17,6 +17,7 @@ from numpy._core.multiarray import _reconstruct
 
 from relpose.errors import CheckpointError, UserError
 from relpose.files import atomic_path
+from relpose.stored_config import check_stored_config
 
 RESERVED_KEYS = ("epoch", "lr", "random_state", "optimizer", "model_pos")
 
@@ -128,7 +129,6 @@ def check_contents(ckpt, path) -> None:
         raise CheckpointError(f"checkpoint {path}: 'epoch' is {epoch!r}, not a whole number >= 0; "
                               "the file was damaged or edited")
     if "config" in ckpt:
-        from .model import check_stored_config
         try:
             check_stored_config(ckpt["config"], f"checkpoint {path}")
         except UserError as e:

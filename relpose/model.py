@@ -17,7 +17,7 @@ relpose.fastpaths; they compute what the plain PyTorch ops would.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn as nn
@@ -27,6 +27,7 @@ from relpose import fastpaths
 from relpose.encoding import ENCODINGS, ROOT_JOINT, channels_per_joint, group_channels
 from relpose.errors import UserError
 from relpose.fastpaths import Dropout, linear_bn
+from relpose.stored_config import check_stored_config
 from relpose.skeleton import H36M_17, BodyGroup
 
 LRELU_SLOPE = 0.2
@@ -127,89 +128,15 @@ class ModelConfig:
         """A configuration read from a file (a checkpoint's 'config'): every key checked as data first, so a
         damaged or edited file gives one UserError naming `source` and the key, never a flag it did not set."""
         check_stored_config(d, source)
+        if d.get("local_encoder", "tcn") not in LOCAL_ENCODERS:
+            raise UserError(f"{source}: stored config key 'local_encoder' is {d['local_encoder']!r}, not a registered "
+                            f"local encoder ({', '.join(LOCAL_ENCODERS)}); use a checkpoint this kit wrote, or "
+                            "register that encoder type first")
         try:
             return cls.from_dict(d)
         except (UserError, ValueError, TypeError) as e:   # a combination the per-key checks let through
             raise UserError(f"{source}: its stored config does not describe a model ({e}); "
                             "use a checkpoint this kit wrote, unedited") from None
-
-
-# --- a stored configuration, checked as data --------------------------------------------------------------------
-# Bounds far above any useful model, so a file cannot make the kit allocate without limit.
-MAX_SIZE = 1 << 16          # channels, latent, hidden size, joints
-MAX_FILTER_WIDTHS = 12
-MAX_FILTER_WIDTH = 243
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_index_list(v, limit: int) -> bool:
-    return isinstance(v, (list, tuple)) and all(_is_int(j) and 0 <= j < limit for j in v)
-
-
-def check_stored_config(d, source: str) -> None:
-    """UserError naming `source` and the first key of `d` (a ModelConfig.to_dict() as stored) that is not
-    what ModelConfig takes: unknown keys, wrong types, sizes out of range, body groups that do not fit."""
-    def bad(key, why):
-        value = repr(d[key])
-        value = value if len(value) <= 60 else value[:57] + "..."
-        return UserError(f"{source}: stored config key '{key}' is {value}, {why}; the file was damaged or "
-                         "edited: use a checkpoint this kit wrote, unedited")
-
-    if not isinstance(d, dict):
-        raise UserError(f"{source}: its stored config is a {type(d).__name__}, not a dict of settings; "
-                        "use a checkpoint this kit wrote, unedited")
-    known = [f.name for f in fields(ModelConfig)]
-    unknown = [k for k in d if k not in known]
-    if unknown:
-        raise UserError(f"{source}: stored config has the unknown key {unknown[0]!r} (known: {', '.join(known)}); "
-                        "it was written by another version of the kit or edited: use a checkpoint this kit wrote")
-    for key in ("num_joints", "channels", "latent_dim", "hidden"):
-        if key in d and not (_is_int(d[key]) and 1 <= d[key] <= MAX_SIZE):
-            raise bad(key, f"not a whole number from 1 to {MAX_SIZE}")
-    if "num_input_joints" in d and d["num_input_joints"] is not None \
-            and not (_is_int(d["num_input_joints"]) and 1 <= d["num_input_joints"] <= MAX_SIZE):
-        raise bad("num_input_joints", f"not a whole number from 1 to {MAX_SIZE} (or None)")
-    if "stage" in d and not (_is_int(d["stage"]) and d["stage"] in (1, 2, 3)):
-        raise bad("stage", "not 1, 2 or 3")
-    for key in ("dropout", "fc_dropout"):
-        if key in d and not (isinstance(d[key], (int, float)) and not isinstance(d[key], bool) and 0 <= d[key] < 1):
-            raise bad(key, "not a probability in [0, 1)")
-    for key in ("causal", "dense"):
-        if key in d and not isinstance(d[key], bool):
-            raise bad(key, "not true or false")
-    if "encoding" in d and d["encoding"] not in ENCODINGS:
-        raise bad("encoding", f"not one of {', '.join(ENCODINGS)}")
-    if "local_encoder" in d and d["local_encoder"] not in LOCAL_ENCODERS:
-        raise bad("local_encoder", f"not a registered local encoder ({', '.join(LOCAL_ENCODERS)})")
-    if "input_layout" in d and d["input_layout"] is not None:
-        from .keypoint_layouts import LAYOUTS, LAYOUT_ALIASES
-        if not isinstance(d["input_layout"], str) or LAYOUT_ALIASES.get(d["input_layout"], d["input_layout"]) \
-                not in LAYOUTS:
-            raise bad("input_layout", f"not a keypoint layout ({', '.join(LAYOUTS)})")
-    if "filter_widths" in d:
-        w = d["filter_widths"]
-        if not (isinstance(w, (list, tuple)) and 1 <= len(w) <= MAX_FILTER_WIDTHS
-                and all(_is_int(x) and 1 <= x <= MAX_FILTER_WIDTH and x % 2 == 1 for x in w)):
-            raise bad("filter_widths", f"not a list of 1 to {MAX_FILTER_WIDTHS} odd widths such as [3, 3, 3]")
-    num_joints = d.get("num_joints", 17)
-    num_inputs = d.get("num_input_joints") or num_joints
-    if "input_root" in d and not (_is_index_list(d["input_root"], num_inputs) and d["input_root"]):
-        raise bad("input_root", f"not a list of keypoint indices below {num_inputs}")
-    if "groups" in d:
-        g = d["groups"]
-        shaped = isinstance(g, (list, tuple)) and g and all(
-            isinstance(x, (list, tuple)) and len(x) in (2, 3) and isinstance(x[0], str) and x[0].isidentifier()
-            and _is_index_list(x[1], num_joints) and x[1] and (len(x) == 2 or _is_index_list(x[2], num_inputs))
-            for x in g)
-        if not shaped:
-            raise bad("groups", f"not a list of [name, [joints below {num_joints}], optional [keypoints "
-                                f"below {num_inputs}]]")
-        covered = sorted(j for x in g for j in x[1])
-        if covered != list(range(num_joints)):
-            raise bad("groups", f"its body parts do not cover joints 0..{num_joints - 1} exactly once")
 
 
 # How a mismatch names the setting it disagrees with. The main command (python -m relpose) sets the model by

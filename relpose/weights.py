@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from relpose import checkpoints
-from relpose.errors import CheckpointError
+from relpose.errors import CheckpointError, UserError
 from relpose.model import FLAG_TERMS, LOCAL_ENCODERS, ModelConfig, RIEModel
 
 
@@ -132,7 +132,10 @@ def load_model(path, device="cpu", config: ModelConfig | None = None, *,
     if config is None:
         if "config" not in ckpt:
             raise CheckpointError(f"checkpoint {path} stores no model configuration; build the model with its flags")
-        config = ModelConfig.from_stored(ckpt["config"], f"checkpoint {path}")
+        try:
+            config = ModelConfig.from_stored(ckpt["config"], f"checkpoint {path}")
+        except UserError as e:
+            raise CheckpointError(str(e)) from None
         terms = config_terms("its stored config")
     else:
         terms = FLAG_TERMS if config_source == "the model flags" else config_terms(config_source)

@@ -102,7 +102,9 @@ def edited(**changes):
 ])
 def test_a_damaged_stored_config_is_named_by_file_and_key(tmp_path, small_model, config, words):
     path = write(tmp_path / "edited.bin", small_model, config)
-    for load in (load_checkpoint, load_model):
+    # The encoder registry is the model's: a well-formed but unregistered name is refused when the model is built.
+    loaders = (load_model,) if "'local_encoder'" in words[0] else (load_checkpoint, load_model)
+    for load in loaders:
         with pytest.raises(CheckpointError) as e:
             load(path)
         message = one_line(e)
@@ -111,6 +113,15 @@ def test_a_damaged_stored_config_is_named_by_file_and_key(tmp_path, small_model,
             assert w in message, (w, message)
         # Built from the file, not from flags: no flag of the main command is named.
         assert not any(f" {flag} " in message for flag in ("-ch", "-lfd", "-arc", "--encoding", "--stage"))
+
+
+def test_the_stored_config_check_knows_every_model_setting():
+    from dataclasses import fields
+    from relpose.stored_config import CONFIG_KEYS, check_stored_config
+    assert set(CONFIG_KEYS) == {f.name for f in fields(ModelConfig)}
+    check_stored_config(ModelConfig(**SMALL, stage=3, causal=True, input_layout="h36m-17").to_dict(), "x")
+    with pytest.raises(UserError, match="'local_encoder' is ''"):
+        check_stored_config(edited(local_encoder=""), "x")
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
