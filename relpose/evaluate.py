@@ -5,7 +5,10 @@
   un-flipped prediction for its mirror image;
 - the target's root joint is zeroed, the prediction is compared as the model outputs it;
 - an action pools every frame of every subject, take and camera (frame-weighted); P-MPJPE
-  aligns each frame separately; the action-wise average is the plain mean over actions.
+  aligns each frame separately; the action-wise average is the plain mean over actions;
+- MPJVE (velocities) pools the sequences of at least 2 frames, frame-weighted the same way; an action
+  none of whose sequences has 2 frames (e.g. after a large downsample) is refused in one line, as is
+  an evaluation over no action at all: never a table of NaN.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import numpy as np
 import torch
 
 from .datasets import without_trajectory
+from .errors import UserError
 from .metrics import mean_velocity_error, mpjpe, n_mpjpe, p_mpjpe
 from .runtime import autocast
 from .tables import text_table
@@ -98,7 +102,7 @@ def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool
                        return_predictions: bool = False, all_protocols: bool = True):
     """Pool the errors of several sequences (one action) the way the published evaluation does."""
     sums = dict(p1=0.0, p2=0.0, p3=0.0, vel=0.0)
-    n_frames = 0
+    n_frames = vel_frames = 0
     predictions = []
     for seq_3d, seq_2d in zip(poses_3d, poses_2d):
         pred = predict_sequence(model, seq_2d, tta=tta, kps_left=kps_left, kps_right=kps_right,
@@ -113,11 +117,19 @@ def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool
         if all_protocols:
             sums["p3"] += n_mpjpe(pred[None], target[None]).item() * t
             sums["p2"] += p_mpjpe(p_np, t_np) * t
-            sums["vel"] += mean_velocity_error(p_np, t_np) * t
+            if t >= 2:   # a velocity needs two frames
+                sums["vel"] += mean_velocity_error(p_np, t_np) * t
+                vel_frames += t
         n_frames += t
         if return_predictions:
             predictions.append(p_np)
-    result = ActionResult(action, n_frames, *(sums[k] / max(n_frames, 1) * 1000 for k in ("p1", "p2", "p3", "vel")))
+    if n_frames == 0:
+        raise UserError(f"nothing to evaluate{f' for {action}' if action else ''}: no frames")
+    if all_protocols and vel_frames == 0:
+        raise UserError(f"{action or 'the evaluation'}: every sequence has a single frame, too few for the velocity "
+                        "error (MPJVE, 2 frames at least); use a smaller downsample")
+    per_frame = [sums[k] / n_frames for k in ("p1", "p2", "p3")] + [sums["vel"] / max(vel_frames, 1)]
+    result = ActionResult(action, n_frames, *(v * 1000 for v in per_frame))
     return (result, predictions) if return_predictions else result
 
 
@@ -128,8 +140,14 @@ def evaluate_dataset(model, dataset, subjects, *, action_filter=None, downsample
     model.eval()
     result = EvaluationResult()
     groups = dataset.actions_by_name(subjects, action_filter)
+    if not groups:
+        raise UserError(f"nothing to evaluate: no action of {', '.join(subjects) or 'no subject'} matches "
+                        f"{', '.join(action_filter) if action_filter else 'the selection'}")
     for action, pairs in groups.items():
         poses_3d, poses_2d = dataset.fetch_actions(pairs, downsample=downsample)
+        if max(len(p) for p in poses_3d) < 2:
+            raise UserError(f"{action}: its takes have a single frame after downsampling by {downsample}, too few "
+                            "for the velocity error (MPJVE needs 2 frames); use a smaller downsample")
         r = evaluate_sequences(model, poses_3d, poses_2d, action=action, tta=tta,
                                kps_left=dataset.kps_left, kps_right=dataset.kps_right,
                                joints_left=dataset.joints_left, joints_right=dataset.joints_right,

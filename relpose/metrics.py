@@ -62,10 +62,18 @@ def _p_mpjpe(pred, target):
     # Frames of (J, 3) poses; X is the truth, Y the prediction, both centred and scaled to unit norm.
     Y = pred.reshape(-1, *pred.shape[-2:])
     X = target.reshape(-1, *target.shape[-2:])
+    # Defined results for what would break the SVD: a frame holding NaN/inf gets a NaN error (as MPJPE
+    # gives it); a frame whose points coincide (all zero) has no direction to align, so its norm is taken
+    # as 1 and the alignment shrinks the prediction to the truth's centre (scale 0) or leaves it there.
+    finite = torch.isfinite(X).flatten(1).all(1) & torch.isfinite(Y).flatten(1).all(1)
+    X = torch.where(finite[:, None, None], X, torch.zeros_like(X))
+    Y = torch.where(finite[:, None, None], Y, torch.zeros_like(Y))
     mu_x, mu_y = X.mean(dim=1, keepdim=True), Y.mean(dim=1, keepdim=True)
     X0, Y0 = X - mu_x, Y - mu_y
     norm_x = torch.sqrt((X0 ** 2).sum(dim=(1, 2), keepdim=True))
     norm_y = torch.sqrt((Y0 ** 2).sum(dim=(1, 2), keepdim=True))
+    norm_x = torch.where(norm_x > 0, norm_x, torch.ones_like(norm_x))
+    norm_y = torch.where(norm_y > 0, norm_y, torch.ones_like(norm_y))
     X0, Y0 = X0 / norm_x, Y0 / norm_y
 
     # Orthogonal Procrustes: R = V U^T from the SVD of X0^T Y0. If that R is a reflection
@@ -81,18 +89,22 @@ def _p_mpjpe(pred, target):
     scale = s.sum(dim=1)[:, None, None] * norm_x / norm_y
     shift = mu_x - scale * (mu_y @ R)
     aligned = scale * (Y @ R) + shift
-    return _mpjpe(aligned, X)
+    errors = _joint_errors(aligned, X)
+    return torch.where(finite[:, None], errors, torch.full_like(errors, float("nan"))).mean()
 
 
 def _n_mpjpe(pred, target):
-    # Per frame, the scale minimising the squared error: <target, pred> / <pred, pred> over the joints.
+    # Per frame, the scale minimising the squared error: <target, pred> / <pred, pred> over the joints;
+    # an all-zero prediction has every scale equally bad, and keeps scale 0 rather than 0 / 0.
     pred_sq = (pred ** 2).sum(dim=-1, keepdim=True).mean(dim=-2, keepdim=True)
     cross = (target * pred).sum(dim=-1, keepdim=True).mean(dim=-2, keepdim=True)
-    return _mpjpe(cross / pred_sq * pred, target)
+    scale = torch.where(pred_sq > 0, cross / torch.where(pred_sq > 0, pred_sq, torch.ones_like(pred_sq)),
+                        torch.zeros_like(pred_sq))
+    return _mpjpe(scale * pred, target)
 
 
 def _mean_velocity_error(pred, target):
-    if pred.shape[0] < 2:
+    if pred.shape[0] < 2:   # evaluation pools only sequences of 2 frames or more (relpose.evaluate)
         raise ValueError(f"velocity error needs at least 2 frames along axis 0, got shape {tuple(pred.shape)}")
     return _mpjpe(torch.diff(pred, dim=0), torch.diff(target, dim=0))
 

@@ -27,6 +27,7 @@ from relpose import fastpaths
 from relpose.encoding import ENCODINGS, ROOT_JOINT, channels_per_joint, group_channels
 from relpose.errors import UserError
 from relpose.fastpaths import Dropout, linear_bn
+from relpose.stored_config import check_stored_config
 from relpose.skeleton import H36M_17, BodyGroup
 
 LRELU_SLOPE = 0.2
@@ -122,13 +123,36 @@ class ModelConfig:
             d["groups"] = tuple(BodyGroup(g[0], tuple(g[1]), tuple(g[2]) if len(g) > 2 else None) for g in d["groups"])
         return cls(**d)
 
+    @classmethod
+    def from_stored(cls, d, source: str) -> "ModelConfig":
+        """A configuration read from a file (a checkpoint's 'config'): every key checked as data first, so a
+        damaged or edited file gives one UserError naming `source` and the key, never a flag it did not set."""
+        check_stored_config(d, source)
+        if d.get("local_encoder", "tcn") not in LOCAL_ENCODERS:
+            raise UserError(f"{source}: stored config key 'local_encoder' is {d['local_encoder']!r}, not a registered "
+                            f"local encoder ({', '.join(LOCAL_ENCODERS)}); use a checkpoint this kit wrote, or "
+                            "register that encoder type first")
+        try:
+            return cls.from_dict(d)
+        except (UserError, ValueError, TypeError) as e:   # a combination the per-key checks let through
+            raise UserError(f"{source}: its stored config does not describe a model ({e}); "
+                            "use a checkpoint this kit wrote, unedited") from None
+
+
+# How a mismatch names the setting it disagrees with. The main command (python -m relpose) sets the model by
+# flags; a model built from a checkpoint's stored config, or assumed for a published one, has no flags, so its
+# loader passes other terms (relpose.weights.config_terms) and no message names a flag the command lacks.
+FLAG_TERMS = {"filter_widths": "-arc is {}", "dense": " with --dense", "channels": "-ch is {}",
+              "latent_dim": "-lfd is {}", "encoding": "--encoding {}", "hidden": "--hidden is {}",
+              "stage": "--stage is {}", "num_input_joints": "the data set has {}", "groups": "the skeleton has {}"}
+
 
 # --- local encoders ------------------------------------------------------------------------------------------
 # A local encoder maps one body part's window (B, C, receptive field) to one feature vector (B, latent_dim).
 # Each type is an nn.Module class registered by name, with a classmethod from_config(in_channels, ModelConfig);
 # `ModelConfig.local_encoder` picks one. It may define set_bn_momentum(m) (the decaying batch-norm momentum of
-# VideoPose3D) and a staticmethod mismatch(state, prefix, config, group) -> message or None, naming the flag a
-# checkpoint's tensors disagree with (relpose.weights.check_compatible asks it).
+# VideoPose3D) and a staticmethod mismatch(state, prefix, config, group, terms) -> message or None, naming the
+# setting (in `terms`, see FLAG_TERMS) a checkpoint's tensors disagree with (relpose.weights.check_compatible asks it).
 LOCAL_ENCODERS: dict[str, type] = {}
 
 
@@ -247,8 +271,11 @@ class TemporalEncoder(nn.Module):
         return self.shrink(x)
 
     @staticmethod
-    def mismatch(state: dict, prefix: str, config: "ModelConfig", group: BodyGroup) -> str | None:
-        """Which flag a checkpoint's encoder tensors (`prefix`.*) disagree with, in flag terms; None if none."""
+    def mismatch(state: dict, prefix: str, config: "ModelConfig", group: BodyGroup,
+                 terms: dict | None = None) -> str | None:
+        """Which setting a checkpoint's encoder tensors (`prefix`.*) disagree with, in `terms` (FLAG_TERMS:
+        the main command's flags); None if none."""
+        terms = terms or FLAG_TERMS
         def shape(key):
             t = state.get(f"{prefix}.{key}")
             return None if t is None else tuple(t.shape)
@@ -260,23 +287,24 @@ class TemporalEncoder(nn.Module):
                                                       for i in range(n_blocks)]
         widths = _widths_from_kernels(kernels, config.dense)
         arc = ",".join(map(str, config.filter_widths))
-        dense = " with --dense" if config.dense else ""
+        dense = terms["dense"] if config.dense else ""
         if widths is None:
-            return f"checkpoint convolution widths {','.join(map(str, kernels))} do not fit -arc {arc}{dense}"
+            return (f"checkpoint convolution widths {','.join(map(str, kernels))} do not fit "
+                    f"{terms['filter_widths'].format(arc)}{dense}")
         if widths != list(config.filter_widths):
-            return f"checkpoint architecture {','.join(map(str, widths))} but -arc is {arc}{dense}"
+            return f"checkpoint architecture {','.join(map(str, widths))} but {terms['filter_widths'].format(arc)}{dense}"
         channels, in_width, _ = shape("expand_conv.weight")
         if channels != config.channels:
-            return f"checkpoint has {channels} convolution channels but -ch is {config.channels}"
+            return f"checkpoint has {channels} convolution channels but {terms['channels'].format(config.channels)}"
         latent = shape("shrink.weight")[0]
         if latent != config.latent_dim:
-            return f"checkpoint has latent size {latent} but -lfd is {config.latent_dim}"
+            return f"checkpoint has latent size {latent} but {terms['latent_dim'].format(config.latent_dim)}"
         expected = config.in_channels(group)
         if in_width != expected:
             parts = in_width / (2 * len(group.input_joints))
             guess = {1: "raw", 2: "raw+pos or raw+temp", 3: "raw+pos+temp"}.get(parts, "unknown")
             return (f"checkpoint's {group.name} encoder reads {in_width} input channels (encoding {guess}) "
-                    f"but --encoding {config.encoding} gives {expected}")
+                    f"but {terms['encoding'].format(config.encoding)} gives {expected}")
         return None
 
 

@@ -13,16 +13,27 @@ from .errors import UserError
 
 
 def pick_device(name: str | None = None) -> torch.device:
-    """`--device`: CUDA when present unless told otherwise."""
+    """`--device`: CUDA when present unless told otherwise. A device this PyTorch cannot use is refused here,
+    in one line, not at the first tensor moved to it."""
     if not name:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
+    except (RuntimeError, ValueError, TypeError):
         raise UserError(f"--device '{name}' is not a device name; use cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {name} asked for, but this PyTorch sees no CUDA device; use --device cpu")
-    return device
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name} asked for, but this PyTorch sees no CUDA device; use --device cpu")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise UserError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+        return device
+    if device.type == "mps" and torch.backends.mps.is_available():
+        return device
+    # meta, xla, mps without Apple's GPU, ...: the kit trains and evaluates on CPU or CUDA only.
+    raise UserError(f"--device {name}: this PyTorch cannot run the kit on '{device.type}'; use cpu, cuda or cuda:N")
 
 
 def cpu_has_bf16() -> bool:

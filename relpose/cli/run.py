@@ -64,7 +64,7 @@ def training_curves_name(stage: int) -> str:
 
 def check_outputs(args) -> None:
     """Before any work: every file this run will write can be written (a bad path fails now, not after
-    an epoch), and nothing a user made is replaced unless --overwrite."""
+    an epoch), nothing a user made is replaced unless --overwrite, and --viz-video is a video."""
     if not args.evaluate:
         check_writable_folder(args.checkpoint, "-c")
     if args.render:
@@ -72,6 +72,9 @@ def check_outputs(args) -> None:
             check_output_file(args.viz_output, "--viz-output", overwrite=args.overwrite, suffixes=RENDER_SUFFIXES)
         if args.viz_export:
             check_output_file(args.viz_export, "--viz-export", overwrite=args.overwrite, suffixes=(".npy",))
+        if args.viz_video:
+            from .render import check_video
+            check_video(args.viz_video)
     if args.export_training_curves and not args.evaluate and not args.resume:
         check_output_file(os.path.join(args.checkpoint, training_curves_name(args.stage)), "--export-training-curves",
                           overwrite=args.overwrite)
@@ -102,6 +105,8 @@ def run(args, log=print):
         raise UserError(f"-d {args.dataset} has 2D keypoints only, nothing to evaluate against: lift a video with "
                         "--render --viz-subject VIDEO --viz-action custom --viz-export out.npy (and/or --viz-output)")
     subjects_test = [] if dataset.positions_3d is None else check_subjects(args.subjects_test_list, dataset, "-ste")
+    if not args.render:   # before any checkpoint is read or epoch trained
+        check_evaluated(args, dataset, subjects_test)
     ckpt, model_fps = None, None
     if args.evaluate:
         path = checkpoints.resolve_checkpoint(args.evaluate, args.checkpoint)
@@ -142,6 +147,19 @@ def run(args, log=print):
         log(r.table())
         results.append(r)
     return results
+
+
+def check_evaluated(args, dataset, subjects) -> None:
+    """An evaluation over nothing is refused in one line (never a table of NaN): -ste/-a must select takes,
+    each subject's under --by-subject."""
+    for group in ([[s] for s in subjects] if args.by_subject else [subjects]):
+        if not group or dataset.actions_by_name(group, args.actions_list):
+            continue
+        have = sorted({a.split(" ")[0] for s in group for a in dataset.actions(s)})
+        raise UserError(f"-a {args.actions}: no action of {', '.join(group)} (-ste) matches; "
+                        f"{'it has' if len(group) == 1 else 'they have'} {', '.join(have)}")
+    if not subjects:
+        raise UserError("-ste '': evaluation needs test subjects; give a list such as S9,S11")
 
 
 RESUME_MUST_MATCH = {"stage": "--stage", "batch_size": "-b", "learning_rate": "-lr", "lr_decay": "-lrd",

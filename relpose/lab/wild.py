@@ -93,10 +93,11 @@ def load_any_model(path, device="cpu"):
         state = ckpt["model_pos"]
         fused = any(k.startswith("FuseBlocks.") for k in state)
         # The published models differ only in their feature size (-lfd 256 for gt, 512 for cpn).
-        latent = int(state["LocalLayer_Torso.shrink.weight"].shape[0]) if "LocalLayer_Torso.shrink.weight" in state \
-            else 256
+        shrink = state.get("LocalLayer_Torso.shrink.weight")
+        latent = int(shrink.shape[0]) if shrink is not None and shrink.dim() == 3 else 256
         config = ModelConfig(stage=3 if fused else 1, latent_dim=latent)
-    return load_model_file(path, device=device, config=config), ckpt
+    # Messages name the checkpoint and its stored config (or the architecture assumed), not the main command's flags.
+    return load_model_file(path, device=device, config=config, config_source="the published architecture"), ckpt
 
 
 @dataclass
