@@ -76,7 +76,7 @@ detect-env-for-tests:
 # refresh-notebooks). `make test` runs the notebooks under other settings, which change the last bits of
 # training as another CPU does: their trained numbers must hold within the tolerance each cell states
 # (relpose.lab.tolerance). Any setting may be given: make test NOTEBOOK_ENV="MKL_CBWR=AVX2 OMP_NUM_THREADS=2".
-NOTEBOOK_ENV ?= MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1
+NOTEBOOK_ENV ?= MKL_CBWR=AVX2 OMP_NUM_THREADS=1
 NBVAL := --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 
 test: $(STAMP) browser-deps detect-env-for-tests
