@@ -370,7 +370,7 @@ def test_cli_size_from_video_or_flags_in_process(tmp_path, capsys):
     beyond = f"but --video '{clip}' has about 3"
     for path, flags, expected in ((late, ["--video", str(clip)], f"holds frames 5 to 5, {beyond}"),
                                   (long, ["--video", str(clip)], f"holds frames 0 to 9, {beyond}"),
-                                  (res, ["--video", str(empty)], "cannot be read as a video"),
+                                  (res, ["--video", str(empty)], "is an empty file"),
                                   (res, ["--video", str(tmp_path)], "is a folder")):
         assert cli.main([str(path), "--name", "late", *flags, "--data-dir", data]) == 2
         err = capsys.readouterr().err

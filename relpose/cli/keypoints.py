@@ -8,34 +8,16 @@ from ..custom_keypoints import MAX_FPS, MAX_FRAME_SIDE, MIN_FPS
 from ..errors import UserError
 from ..files import check_output_file
 from ..wild.detections import FORMATS, check_min_score, convert_detections, custom_file, read_detections
+from ..wild.video import probe_video
 from .common import OneLineParser, option, run_command, shell_command
 
 
 def video_properties(path, with_frames: bool = False) -> tuple:
-    """(width, height, fps) of a video file, from ffmpeg's header (no frame is decoded), and with_frames
-    its number of frames (the duration times the frame rate: an estimate); fps and frames are None where
-    the header does not say."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"--video '{path}' is a folder; give the video file the detector ran on")
-    if not path.is_file():
-        raise UserError(f"--video '{path}' does not exist; give the video the detector ran on")
-    import imageio_ffmpeg   # only here: the rest of the command needs no ffmpeg
-
-    reader = imageio_ffmpeg.read_frames(str(path))
-    try:
-        meta = next(reader)
-        width, height = (int(v) for v in meta["size"])
-        fps = float(meta["fps"]) if meta.get("fps") else None
-        fps = fps if fps is not None and MIN_FPS <= fps <= MAX_FPS else None   # a rate no video has: unknown
-        duration = meta.get("duration") or 0
-        frames = duration * fps if fps and duration > 0 else None
-    except Exception as e:   # imageio_ffmpeg raises OSError, RuntimeError or StopIteration for what ffmpeg cannot read
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"--video '{path}' cannot be read as a video ({first[:160]}); give a video file "
-                        "or --width/--height instead") from None
-    finally:
-        reader.close()
+    """(width, height, fps) of the video the detector ran on (relpose.wild.video.probe_video), and with_frames
+    its number of frames (an estimate from the header); a frame rate no video has counts as unknown."""
+    width, height, fps, frames = probe_video(path, "--video", with_frames=True)
+    if fps is not None and not MIN_FPS <= fps <= MAX_FPS:
+        fps = frames = None
     if not (1 <= width <= MAX_FRAME_SIDE and 1 <= height <= MAX_FRAME_SIDE):
         raise UserError(f"--video '{path}' has frames of {width}x{height} pixels; give a video file")
     return (width, height, fps, frames) if with_frames else (width, height, fps)

@@ -2,11 +2,10 @@
 (relpose.viz.render.render_take does the work)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..errors import UserError
 from ..lab.wild import take_plausibility
 from ..viz.render import render_take
+from ..wild.video import probe_video
 
 
 def render_from_args(args, dataset, model, device, model_fps=None, log=print) -> None:
@@ -28,22 +27,4 @@ def render_from_args(args, dataset, model, device, model_fps=None, log=print) ->
 
 def check_video(path, flag: str = "--viz-video") -> None:
     """Before any work: `path` is a video ffmpeg can decode a frame of (not a folder, an empty or a text file)."""
-    import imageio_ffmpeg
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"{flag} '{path}' does not exist; give the path of the input video")
-    if not p.is_file():
-        raise UserError(f"{flag} '{path}' is a folder, not a video file; give the video itself (e.g. an .mp4)")
-    if p.stat().st_size == 0:
-        raise UserError(f"{flag} '{path}' is empty (0 bytes); give the input video")
-    reader = imageio_ffmpeg.read_frames(str(p))
-    try:
-        meta = next(reader)
-        next(reader)
-        if not meta.get("size"):
-            raise ValueError("no frame size")
-    except (Exception, StopIteration) as e:   # ffmpeg's errors for what is not a video vary by version
-        why = "it has no frames" if isinstance(e, StopIteration) else "ffmpeg cannot decode it"
-        raise UserError(f"{flag} '{path}' is not a video ({why}); give a video file such as an .mp4") from None
-    finally:
-        reader.close()
+    probe_video(path, flag)

@@ -18,10 +18,12 @@ def for_ffmpeg(path) -> str:
     return os.path.abspath(os.fspath(path))
 
 
-def probe_video(path, flag: str = "--video") -> tuple[int, int, float | None]:
+def probe_video(path, flag: str = "--video", with_frames: bool = False) -> tuple:
     """(width, height, fps) of a video file whose first frame decodes; else a one-line UserError naming
     `flag` (a folder, an empty file, a text file, a video without frames). Decodes one frame with the
-    kit's ffmpeg, in the kit's environment (relpose.wild.detect checks the same with OpenCV)."""
+    kit's ffmpeg, in the kit's environment (relpose.wild.detect checks the same with OpenCV). With
+    with_frames, also its number of frames from the header (duration x fps: an estimate; None where the
+    header does not say). fps is None where the header does not say."""
     import imageio_ffmpeg
     path = Path(path)
     if not path.exists():
@@ -35,6 +37,8 @@ def probe_video(path, flag: str = "--video") -> tuple[int, int, float | None]:
         meta = next(frames)
         width, height = (int(v) for v in meta["size"])
         fps = float(meta["fps"]) if meta.get("fps") else None
+        duration = meta.get("duration") or 0
+        count = duration * fps if fps and duration > 0 else None
         next(frames)
     except StopIteration:
         raise UserError(f"{flag} '{path}' holds no video frame; give a video that a video player can play") from None
@@ -45,4 +49,4 @@ def probe_video(path, flag: str = "--video") -> tuple[int, int, float | None]:
                         "that a video player can play") from None
     finally:
         frames.close()
-    return width, height, fps
+    return (width, height, fps, count) if with_frames else (width, height, fps)
