@@ -6,6 +6,8 @@
 - `detect`: `python -m relpose.wild.detect` (MediaPipe 2D landmarks, in the detector's own environment);
 - `demo`: `make demo`;  `synth`: `python -m relpose.synth`;
 - `keypoints`: `python -m relpose.cli.keypoints` (a 2D detector's output -> data_2d_custom_<name>.npz);
+- `wild`: `python -m relpose.cli.wild` (lift a custom keypoint file, render, plausibility);
+- `wild_make`: what `make wild` runs (detect, then lift; the Makefile's values through the environment);
 - `notebooks`: `python -m relpose.cli.notebooks refresh|normalise|check` (the stored notebooks);
 - `common`: one-line errors and exit code 2 for every command.
 Nothing outside this package imports it; it imports every layer below.
