@@ -135,7 +135,7 @@ def test_random_state_round_trip_resumes_identical_batches(tmp_path):
     run = make_sampler(p2, p3, seed=5)
     collect(run)  # epoch 1
     save_checkpoint(tmp_path / "ckpt.bin", epoch=1, lr=0.1, random_state=run.random_state(), optimizer_state={},
-                    model_state={})
+                    model_state={"w": torch.zeros(1)})   # a checkpoint holds a model's tensors
     epoch2, epoch3 = collect(run), collect(run)
     assert not all(torch.equal(x, y) for (x, _), (y, _) in zip(epoch2, epoch3))  # epochs differ
 
