@@ -163,23 +163,24 @@ STORED_OUTPUT_ENVIRONMENT = {"RELPOSE_MODE": None, "RELPOSE_EPOCHS": None, "RELP
                              "MKL_CBWR": None, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None}
 
 
+def _apply(changes: dict) -> None:
+    """Set each variable of `changes` in os.environ; None removes it."""
+    for name, value in changes.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @contextlib.contextmanager
 def _environment(changes: dict):
-    """os.environ with `changes` applied (None removes a variable), restored afterwards."""
+    """os.environ with `changes` applied, restored afterwards."""
     saved = {name: os.environ.get(name) for name in changes}
     try:
-        for name, value in changes.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _apply(changes)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _apply(saved)
 
 
 def refresh(path: str, timeout: int = 1800) -> float:
