@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +38,27 @@ def predict_sequence(model, poses_2d, *, tta: bool = True, kps_left=(), kps_righ
     between neighbouring windows: windows are gathered with one indexing op on the model's
     device, and with TTA the original and flipped windows run as one batch.
     """
+    with eval_mode(model):   # dropout off, batch-norm statistics frozen, whoever calls
+        return _predict_windows(model, poses_2d, tta=tta, kps_left=kps_left, kps_right=kps_right,
+                                joints_left=joints_left, joints_right=joints_right, causal_shift=causal_shift,
+                                batch_size=batch_size, device=device, amp=amp)
+
+
+@contextmanager
+def eval_mode(model):
+    """`model` in evaluation mode inside the block; each module's own mode restored after it (a training
+    loop that holds batch-norm statistics keeps them held)."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _predict_windows(model, poses_2d, *, tta, kps_left, kps_right, joints_left, joints_right, causal_shift,
+                     batch_size, device, amp) -> torch.Tensor:
     device = device or next(model.parameters()).device
     pad = (model.receptive_field() - 1) // 2
     if causal_shift is None:
