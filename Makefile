@@ -10,7 +10,7 @@ DETECT_VENV ?= .venv-detect
 DETECT_STAMP := $(DETECT_VENV)/.relpose-installed
 export MPLBACKEND ?= Agg
 
-.PHONY: demo detect-env detect-env-for-tests wild test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
+.PHONY: demo wild-model detect-env detect-env-for-tests wild test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "relpose needs Python 3.10 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
@@ -31,8 +31,8 @@ $(DETECT_STAMP): requirements-detect.txt pyproject.toml
 detect-env: $(DETECT_STAMP)
 
 # A person in your own video, the whole way: detect (MediaPipe, its own environment) -> one person per
-# frame, gaps filled -> data/data_2d_custom_NAME.npz -> lift (the kit's in-the-wild model, trained first
-# if missing, or CHECKPOINT=...) -> wild/NAME.mp4 (video + 2D beside the 3D), wild/NAME.npy, wild/NAME.html.
+# frame, gaps filled -> data/data_2d_custom_NAME.npz -> lift (the in-the-wild model the kit ships,
+# relpose/data/models/wild-quick.bin, or CHECKPOINT=...) -> wild/NAME.mp4 (video + 2D beside the 3D), wild/NAME.npy, wild/NAME.html.
 #   make wild VIDEO=clip.mp4 [NAME=clip] [START=frame] [LIMIT=frames] [CHECKPOINT=path] [GIF=1] [OVERWRITE=1] [REDETECT=1]
 # NAME defaults to the video's file name without its extension ('my clip.mp4' -> my_clip).
 # Detection is skipped when data/data_2d_custom_NAME.npz exists; REDETECT=1 detects again (replacing that
@@ -63,6 +63,12 @@ wild: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m relpose.cli.demo
+
+# The in-the-wild model the kit ships (relpose/data/models/wild-quick.bin, float16 weights, with its
+# provenance): trained on the synthetic set's COCO keypoints if checkpoint/wild-quick has none (~2-3 min).
+# It is committed; OVERWRITE=1 makes it again.
+wild-model: $(STAMP)
+	$(BIN)/python -m relpose.cli.wild_model $(if $(filter 1,$(value OVERWRITE)),--overwrite)
 
 browser-deps: $(STAMP)
 	@bash tests/browser/install_chromium.sh

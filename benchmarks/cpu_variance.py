@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
+
+from relpose.runtime import cpu_flags
 
 SETTINGS = {
     "default (2 threads)": {},
@@ -55,15 +56,6 @@ def train_once() -> dict:
     seconds = time.perf_counter() - start
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
     return {"loss": loss.item(), "weights": weights.tolist(), "torch": torch.__version__, "seconds": seconds}
-
-
-def cpu_flags() -> str:
-    try:
-        flags = open("/proc/cpuinfo").read().split("flags", 1)[1].split("\n", 1)[0].split()
-    except (OSError, IndexError):
-        return platform.processor() or platform.machine()
-    wanted = [f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma")]
-    return " ".join(sorted(set(wanted)))
 
 
 def main() -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import platform
 import os
 import random
 from dataclasses import dataclass
@@ -34,6 +35,17 @@ def pick_device(name: str | None = None) -> torch.device:
         return device
     # meta, xla, mps without Apple's GPU, ...: the kit trains and evaluates on CPU or CUDA only.
     raise UserError(f"--device {name}: this PyTorch cannot run the kit on '{device.type}'; use cpu, cuda or cuda:N")
+
+
+def cpu_flags() -> str:
+    """The CPU's vector and matrix instruction flags that change float results and speed (AVX2, FMA,
+    AVX-512 *, AMX *), for provenance records and benchmark figures."""
+    try:
+        flags = open("/proc/cpuinfo").read().split("flags", 1)[1].split("\n", 1)[0].split()
+    except (OSError, IndexError):
+        return platform.processor() or platform.machine()
+    wanted = [f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma")]
+    return " ".join(sorted(set(wanted)))
 
 
 def cpu_has_bf16() -> bool:

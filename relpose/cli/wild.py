@@ -39,8 +39,8 @@ def build_parser() -> OneLineParser:
     p.add_argument("--video", metavar="FILE", help="the video, drawn behind the 2D keypoints (optional)")
     p.add_argument("--video-name", metavar="NAME", help="which video of the file (when it holds several)")
     p.add_argument("--checkpoint", metavar="PATH", help="the model: a kit checkpoint or the published "
-                                                         "cpn_pretrained.bin / gt_pretrained.bin (default: the kit's "
-                                                         "in-the-wild model, trained first if missing)")
+                                                         "cpn_pretrained.bin / gt_pretrained.bin (default: the in-the-wild "
+                                                         "model the kit ships, relpose/data/models/wild-quick.bin)")
     p.add_argument("--out-dir", default="wild", metavar="PATH", help="where NAME.mp4/.gif, .npy, .html go (default: wild)")
     p.add_argument("--gif", action="store_true", help="write a GIF instead of an MP4")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="render only the first N frames (default: all)")
@@ -121,13 +121,14 @@ def _main(argv, lock: OutputsLock | None = None) -> int:
 
 
 def _lift_and_write(args, paths: dict[str, Path], loaded, lock: OutputsLock) -> int:
-    from ..lab.wild import ensure_wild_model, lift_custom, load_any_model, wild_settings, world_view
+    from ..lab.wild import lift_custom, load_any_model, world_view
+    from ..lab.wild_model import default_wild_model
     from ..viz.figures import export_html, sequence_animation_figure
     from ..viz.render import export_predictions, render_animation
     check_outputs(paths, args.overwrite)
     if remove_leftovers(args.out_dir, args.keypoints):
         print(f"removed what an interrupted run of {args.keypoints} left in {args.out_dir}")
-    path = args.checkpoint or ensure_wild_model(wild_settings(), log=print)
+    path = args.checkpoint or default_wild_model(log=print)
     print(f"model: {path}")
     model, ckpt = load_any_model(path)
     lifted = lift_custom(model, ckpt, args.keypoints, args.data_dir, tta=not args.no_tta, loaded=loaded)

@@ -1,0 +1,116 @@
+"""The in-the-wild model the kit ships, so that `make wild` lifts a video at once instead of training first.
+
+`python -m relpose.cli.wild_model` (or `make wild-model`) makes it: the quick recipe on the synthetic set's
+'det_coco' keypoints (relpose.lab.wild.ensure_wild_model: trained if checkpoint/wild-quick has no stage-3
+file yet), stored weights-only in half precision (the training file with its optimizer state is 40 MB;
+the weights in float16 are under 7 MB) with its configuration, frame rate and provenance: the commit, the
+recipe, the data set's generator, the machine and torch version, the training time, and the synthetic
+test error of the float32 weights and of the float16 ones. Loading casts the weights back to float32
+(load_state_dict copies into the model's own dtype), so every loader of the kit reads it unchanged.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from .. import __version__, checkpoints
+from ..errors import UserError
+from ..files import atomic_path, check_output_file
+from ..runtime import cpu_flags
+from ..synth import read_provenance
+from ..weights import load_model
+from .settings import evaluate, find_root, load_data
+from .wild import ensure_wild_model, wild_settings
+
+SHIPPED_NAME = "wild-quick.bin"
+MAX_SHIPPED_BYTES = 10 * 2 ** 20   # what the repository may hold of one model
+STAGE = 3
+
+
+def shipped_model_path() -> Path:
+    """Where the shipped model lives inside the installed package (it may not exist in a fresh clone's
+    working copy until `make wild-model` ran; the repository commits it)."""
+    return Path(str(resources.files("relpose").joinpath("data", "models", SHIPPED_NAME)))
+
+
+def _commit(root: str) -> str:
+    try:
+        done = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return done.stdout.strip() + ("+changes" if dirty else "") if done.returncode == 0 else "unknown"
+    except OSError:
+        return "unknown"
+
+
+def half_precision(state: dict) -> dict:
+    """float32 tensors as float16 (integer buffers such as batch-norm counters kept as they are)."""
+    return {k: v.half() if v.dtype == torch.float32 else v for k, v in state.items()}
+
+
+def training_seconds(s) -> float | None:
+    """The epochs' training time of the three stages, as their checkpoints recorded it (without
+    evaluation and start-up)."""
+    total = 0.0
+    for stage in range(1, STAGE + 1):
+        seconds = checkpoints.load_checkpoint(s.checkpoint_path(stage)).get("history", {}).get("seconds")
+        if not seconds:
+            return None
+        total += sum(seconds)
+    return round(total, 1)
+
+
+def make_shipped_model(output=None, *, overwrite: bool = False, log=print) -> dict:
+    """Train (if needed) and store the shipped in-the-wild model; returns its provenance record."""
+    output = Path(output) if output is not None else shipped_model_path()
+    check_output_file(output, "the shipped model", overwrite=overwrite, suffixes=(".bin",))
+    s = wild_settings()
+    path = ensure_wild_model(s, STAGE, log=log)
+    ckpt = checkpoints.load_checkpoint(path)
+    dataset = load_data(s)
+    errors = {}
+    for precision, state in (("float32", ckpt["model_pos"]), ("float16", half_precision(ckpt["model_pos"]))):
+        model = load_model(path, device=s.device)
+        model.load_state_dict(state)
+        result = evaluate(s, model, dataset)
+        errors[precision] = {"mpjpe_mm": round(result.average("mpjpe_mm"), 2),
+                             "p_mpjpe_mm": round(result.average("p_mpjpe_mm"), 2)}
+    root = find_root()
+    provenance = {
+        "made_by": "python -m relpose.cli.wild_model", "relpose": __version__, "commit": _commit(root),
+        "recipe": f"{s.preset.name} (relpose.lab.presets), three stages, {s.keypoints} keypoints of -d {s.dataset}",
+        "data": read_provenance(os.path.join(s.data_dir, "data_3d_synth.npz")),
+        "test_subjects": list(s.subjects_test), "synthetic_test_error": errors,
+        "torch": str(torch.__version__), "machine": platform.machine(), "cpu_flags": cpu_flags(),
+        "train_seconds": training_seconds(s), "trained_from": os.path.relpath(path, root),
+        "weights": "float16 (cast to float32 on loading)"}
+    payload = {"epoch": int(ckpt["epoch"]), "model_pos": half_precision(ckpt["model_pos"]),
+               "config": ckpt["config"], "data": ckpt.get("data"), "provenance": provenance}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output, what="model") as tmp, open(tmp, "wb") as f:
+        torch.save(payload, f)
+    size = output.stat().st_size
+    if size > MAX_SHIPPED_BYTES:
+        output.unlink()
+        raise UserError(f"the model would take {size / 2 ** 20:.1f} MB, more than the {MAX_SHIPPED_BYTES / 2 ** 20:.0f} MB "
+                        "the repository holds of one; use a smaller recipe")
+    log(f"wrote {output} ({size / 2 ** 20:.1f} MB): synthetic test MPJPE {errors['float32']['mpjpe_mm']} mm "
+        f"(float32 weights), {errors['float16']['mpjpe_mm']} mm (float16, as shipped)")
+    return provenance
+
+
+def default_wild_model(log=print) -> str:
+    """The model `make wild` and `python -m relpose.cli.wild` lift with when none is given: the shipped one;
+    where it is missing (a copy of the kit without it), the same recipe trained here first (minutes)."""
+    shipped = shipped_model_path()
+    if shipped.is_file():
+        return str(shipped)
+    if log:
+        log(f"the shipped model {shipped} is missing (make it with `make wild-model`); training the same recipe "
+            "here")
+    return ensure_wild_model(wild_settings(), STAGE, log=log)
