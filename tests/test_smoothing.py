@@ -161,6 +161,15 @@ def test_shapes_and_dtypes_are_kept(method, params, dtype, out_dtype):
             assert out.dtype == out_dtype
 
 
+@pytest.mark.parametrize("frames", [0, 1])
+@pytest.mark.parametrize("method,params", SMOOTHERS)
+def test_sequences_of_no_or_one_frame_come_back_as_they_are(frames, method, params):
+    x = np.arange(frames * 17 * 2, dtype=np.float32).reshape(frames, 17, 2)
+    out = smooth_keypoints(x, FPS, method, **params)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, x)
+
+
 def test_the_input_is_left_as_it_was():
     x = np.random.default_rng(0).normal(size=(30, 4, 3))
     kept = x.copy()

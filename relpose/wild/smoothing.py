@@ -168,7 +168,7 @@ def _smooth(a, coords: int, name: str, fps, method: str, params: dict) -> np.nda
     p = check_params(method, **params)
     a = _check_sequence(a, coords, name)
     fps = _check_fps(fps)
-    if p is None or len(a) < 2:
+    if p is None:
         return a.copy()
     out = savgol(a, fps, p) if isinstance(p, SavgolParams) else one_euro(a, fps, p)
     # Floating inputs keep their dtype; integer pixels become float64 (a smoothed pixel is not a whole one).
