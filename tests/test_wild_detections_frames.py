@@ -118,9 +118,9 @@ def test_seen_is_false_for_weak_joints_and_joints_outside_the_image():
     np.testing.assert_allclose(filled.keypoints[1, 0], [-5, 200])   # kept: a detector's position, just not seen
 
 
-def chest_up_take(frames: int = 25, legs_in_view: int = 1) -> list:
+def chest_up_take(frames: int = 25, legs_in_view: int = 1, visibility: float = 0.2) -> list:
     """MediaPipe landmarks of a person seen from the chest up: the hips and legs placed below the 48-pixel
-    frame (y > 1), with low visibility, except in `legs_in_view` frames."""
+    frame (y > 1), with `visibility`, except in `legs_in_view` frames."""
     layout = get_layout("blazepose-33")
     low = [i for i, n in enumerate(layout.joint_names) if body_part(n) == "legs" or "hip" in n]
     out = []
@@ -128,7 +128,7 @@ def chest_up_take(frames: int = 25, legs_in_view: int = 1) -> list:
         lm = np.zeros((33, 4))
         lm[:, 0], lm[:, 1], lm[:, 3] = 0.3 + 0.01 * np.arange(33), 0.3, 0.95
         if t >= legs_in_view:
-            lm[low, 1], lm[low, 3] = 1.6, 0.2
+            lm[low, 1], lm[low, 3] = 1.6, visibility
         out.append(lm)
     return out
 
@@ -143,6 +143,11 @@ def test_a_chest_up_take_says_the_legs_are_guesses_in_one_line(tmp_path, capsys)
     # the command line prints it
     assert cli.main([str(path), "--name", "chest", "--data-dir", str(tmp_path / "d")]) == 0
     assert "the legs are not in view in 96% of frames: the 3D legs are guesses" in capsys.readouterr().out
+    # placed outside the image, they are guesses however visible MediaPipe calls them
+    sure = wd.write_mediapipe_json(tmp_path / "sure.json", chest_up_take(visibility=0.99), width=64, height=48)
+    lines = []
+    wd.convert_detections(wd.read_mediapipe_json(sure), tmp_path / "sure.npz", log=lines.append)
+    assert lines[-1].endswith("the legs are not in view in 96% of frames: the 3D legs are guesses")
     # the whole body in view in most frames: nothing to say
     whole = wd.write_mediapipe_json(tmp_path / "whole.json", chest_up_take(legs_in_view=13), width=64, height=48)
     lines = []
