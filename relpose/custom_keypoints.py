@@ -4,8 +4,16 @@
   positions_2d = {video: {'custom': [array (T, J, 2) float32 pixels]}}
   metadata     = {'layout_name': 'coco', 'num_joints': 17, 'keypoints_symmetry': [left, right],
                   'video_metadata': {video: {'w': width, 'h': height}}}
-The kit also writes, and reads when present, each video's 'fps' and a 'relpose' provenance entry
-(where the keypoints came from, how many were interpolated); VideoPose3D's reader ignores both.
+The kit also writes, and reads when present, in each video's video_metadata entry:
+  'fps'           the video's frame rate;
+  'first_frame'   the video frame of the first keypoints (0 when absent);
+  'interpolated'  (T,) bool: frames with nobody detected, filled by interpolation;
+  'seen'          (T, J) bool: joints the detector saw (score >= min_score, inside the image); False where
+                  a position was interpolated or held;
+  'person'        the person's number, and 'video' the video's own name, for one of several people
+                  (entries named '<video>.person<N>');
+and a 'relpose' provenance entry in metadata (where the keypoints came from, how many were interpolated).
+VideoPose3D's reader ignores every key it does not know.
 Layout names are VideoPose3D's ('coco', 'h36m') or the kit's registered ones ('openpose-25').
 Files are read through relpose.safe_npz: no pickle in them can run code.
 """
@@ -125,10 +133,43 @@ def _plain(value, where):
             from None
 
 
+# What write_custom takes for a video and read_custom gives back (in this order in the tuple form).
+VIDEO_KEYS = ("keypoints", "width", "height", "fps", "first_frame", "interpolated", "seen", "person", "video")
+
+
+def _video_entry(entry, where) -> dict:
+    """A video given to write_custom: a dict with 'keypoints', 'width', 'height' and any of 'fps',
+    'first_frame', 'interpolated', 'seen', 'person', 'video'; or (keypoints, width, height, fps[, first_frame])."""
+    if isinstance(entry, dict):
+        unknown = set(entry) - set(VIDEO_KEYS)
+        if unknown or not {"keypoints", "width", "height"} <= set(entry):
+            raise UserError(f"{where}: a video is a dict with 'keypoints', 'width', 'height' and any of "
+                            f"{', '.join(VIDEO_KEYS[3:])}; got keys {', '.join(map(str, entry))}")
+        return entry
+    if not isinstance(entry, (tuple, list)) or len(entry) not in (4, 5):
+        raise UserError(f"{where}: expected (keypoints, width, height, fps[, first_frame])")
+    return dict(zip(VIDEO_KEYS, entry))
+
+
+def _mask(value, shape: tuple, what: str, where, error=UserError) -> np.ndarray:
+    """A bool array of `shape` (what `what` must be), else `error` naming `where`."""
+    if not isinstance(value, np.ndarray) or value.dtype != np.bool_ or value.shape != shape:
+        got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise error(f"{where}: '{what}' must be a bool array of shape {shape}, got {got}")
+    return value
+
+
+def _person(value, where, error=UserError) -> int:
+    if not (_is_number(value) and 1 <= value <= MAX_FRAMES and float(value).is_integer()):
+        raise error(f"{where}: 'person' must be a person's number, 1 or more, got {shown(value)}")
+    return int(value)
+
+
 def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bool = False) -> Path:
-    """Write VideoPose3D's custom 2D file: `videos` maps a video name to (keypoints (T, J, 2) pixels,
-    width, height, fps or None[, first_frame: the video frame of keypoints[0], 0 by default]); `layout`
-    is a registered layout name."""
+    """Write VideoPose3D's custom 2D file: `videos` maps a video name to a dict with 'keypoints' (T, J, 2)
+    pixels, 'width', 'height' and optionally 'fps', 'first_frame' (the video frame of keypoints[0]),
+    'interpolated' (T,) and 'seen' (T, J) bool masks, 'person' and 'video' (see the module's docstring);
+    or to a tuple (keypoints, width, height, fps or None[, first_frame]). `layout` is a registered layout name."""
     path = check_output_file(path, "the 2D keypoint file", overwrite=overwrite, suffixes=(".npz",))
     lay = get_layout(layout)
     if not videos:
@@ -139,18 +180,26 @@ def write_custom(path, videos: dict, layout: str, provenance=None, overwrite: bo
         where = f"video {shown(name)} (for {path})"
         if not isinstance(name, str) or not name:
             raise UserError(f"{where}: video names must be non-empty strings")
-        if not isinstance(entry, (tuple, list)) or len(entry) not in (4, 5):
-            raise UserError(f"{where}: expected (keypoints, width, height, fps[, first_frame])")
-        keypoints, width, height, fps, first_frame = (*entry, 0) if len(entry) == 4 else entry
-        meta = {"w": check_pixels(width, "width", where), "h": check_pixels(height, "height", where)}
-        positions[name] = {CUSTOM_ACTION: [check_keypoints(np.asarray(keypoints), lay.num_joints, meta["w"],
-                                                           meta["h"], where, f"give the {layout} layout's "
-                                                           "keypoints in pixels")]}
+        v = _video_entry(entry, where)
+        meta = {"w": check_pixels(v["width"], "width", where), "h": check_pixels(v["height"], "height", where)}
+        keypoints = check_keypoints(np.asarray(v["keypoints"]), lay.num_joints, meta["w"], meta["h"], where,
+                                    f"give the {layout} layout's keypoints in pixels")
+        positions[name] = {CUSTOM_ACTION: [keypoints]}
+        if v.get("fps") is not None:
+            meta["fps"] = check_fps(v["fps"], where)
+        if check_first_frame(v.get("first_frame", 0), where):   # the keypoints start at this frame of the video
+            meta["first_frame"] = int(v["first_frame"])
+        if v.get("interpolated") is not None:
+            meta["interpolated"] = _mask(v["interpolated"], keypoints.shape[:1], "interpolated", where)
+        if v.get("seen") is not None:
+            meta["seen"] = _mask(v["seen"], keypoints.shape[:2], "seen", where)
+        if v.get("person") is not None:
+            meta["person"] = _person(v["person"], where)
+        if v.get("video") is not None:
+            if not isinstance(v["video"], str) or not v["video"]:
+                raise UserError(f"{where}: 'video' must be the video's name, got {shown(v['video'])}")
+            meta["video"] = v["video"]
         video_meta[name] = meta
-        if fps is not None:
-            video_meta[name]["fps"] = check_fps(fps, where)
-        if check_first_frame(first_frame, where):   # the keypoints start at this frame of the video
-            video_meta[name]["first_frame"] = int(first_frame)
     left, right = lay.symmetry
     metadata = {"layout_name": VIDEOPOSE3D_LAYOUT_NAMES.get(layout, layout), "num_joints": lay.num_joints,
                 "keypoints_symmetry": [list(left), list(right)], "video_metadata": video_meta,
@@ -170,7 +219,9 @@ def _unwrap(value, key: str, path):
 
 
 def read_custom(path) -> tuple[dict, str, dict]:
-    """Read a custom 2D file -> ({video: {keypoints, width, height, fps}}, registered layout name, metadata)."""
+    """Read a custom 2D file -> ({video: {keypoints, width, height, fps, first_frame, interpolated, seen, person,
+    video}}, registered layout name, metadata). Where the file does not say: fps None, first_frame 0,
+    interpolated all False (T,), seen all True (T, J), person None, video the entry's own name."""
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path} is a folder, not a keypoint file; give the data_2d_custom_<NAME>.npz file "
@@ -206,9 +257,20 @@ def read_custom(path) -> tuple[dict, str, dict]:
         if not isinstance(info, dict) or "w" not in info or "h" not in info:
             raise DataError(f"{where}: metadata video_metadata has no 'w' and 'h' for this video; fix the metadata")
         width, height = check_pixels(info["w"], "w", where), check_pixels(info["h"], "h", where)
-        videos[name] = {"keypoints": check_keypoints(cams[0], joints, width, height, where, "re-create the file"),
-                        "width": width, "height": height, "fps": check_fps(info.get("fps"), where),
-                        "first_frame": check_first_frame(info.get("first_frame", 0), where)}
+        keypoints = check_keypoints(cams[0], joints, width, height, where, "re-create the file")
+        interpolated, seen = info.get("interpolated"), info.get("seen")
+        video = info.get("video", name)
+        if not isinstance(video, str) or not video:
+            raise DataError(f"{where}: 'video' must be the video's name, got {shown(video)}; fix the metadata")
+        videos[name] = {
+            "keypoints": keypoints, "width": width, "height": height, "fps": check_fps(info.get("fps"), where),
+            "first_frame": check_first_frame(info.get("first_frame", 0), where),
+            "interpolated": (np.zeros(len(keypoints), bool) if interpolated is None
+                             else _mask(interpolated, keypoints.shape[:1], "interpolated", where, DataError)),
+            "seen": (np.ones(keypoints.shape[:2], bool) if seen is None
+                     else _mask(seen, keypoints.shape[:2], "seen", where, DataError)),
+            "person": None if info.get("person") is None else _person(info["person"], where, DataError),
+            "video": video}
     if not videos:
         raise DataError(f"{path} holds no videos; re-create it (python -m relpose.cli.keypoints)")
     return videos, layout, meta

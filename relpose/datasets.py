@@ -561,7 +561,10 @@ def _load_custom(spec: DatasetSpec, keypoints: str, data_dir) -> PoseDataset:
     for video, v in videos.items():
         cam = {"id": video, "res_w": v["width"], "res_h": v["height"], "azimuth": shown_by["azimuth"],
                "orientation": shown_by["orientation"], "translation": shown_by["translation"],
-               "first_frame": v["first_frame"]}   # the video frame of the first keypoints (--viz-video)
+               "first_frame": v["first_frame"],   # the video frame of the first keypoints (--viz-video)
+               # (T,) frames with nobody, interpolated; (T, J) joints the detector saw, in the file's layout
+               # (relpose.keypoint_layouts.seen_in_layout maps them to a model's joints)
+               "interpolated": v["interpolated"], "seen": v["seen"]}
         cameras[video] = [cam]
         positions_2d[video] = {CUSTOM_ACTION: [normalize_screen_coordinates(v["keypoints"], v["width"], v["height"])
                                                .astype(np.float32, copy=False)]}

@@ -244,6 +244,21 @@ def joint_sources(skeleton: Skeleton, layout: KeypointLayout) -> list[tuple[int,
             for j in range(skeleton.num_joints)]
 
 
+def seen_in_layout(seen, layout_from: str, layout_to: str = "h36m-17") -> np.ndarray:
+    """(..., J_from) bool "the detector saw this joint" -> (..., J_to) in `layout_to` (h36m-17 or humaneva-15,
+    the skeletons the kit's conversions give): a joint made from several keypoints (the pelvis, the mean
+    of the hips) is seen only where all of them are."""
+    source = get_layout(layout_name(layout_from))
+    s = source._check(np.asarray(seen), "seen_in_layout", 0).astype(bool)
+    target = layout_name(layout_to)
+    if target == source.name:
+        return s.copy()
+    skeletons = {"h36m-17": H36M_17, "humaneva-15": HUMANEVA_15}
+    if target not in skeletons:
+        raise UserError(f"seen_in_layout: no conversion to the {layout_to} layout (give one of {', '.join(skeletons)})")
+    return np.stack([s[..., list(k)].all(axis=-1) for k in joint_sources(skeletons[target], source)], axis=-1)
+
+
 def model_inputs(skeleton: Skeleton, layout: KeypointLayout):
     """(groups, input_root) of a model that reads `layout` keypoints and predicts `skeleton`'s joints.
 

@@ -79,7 +79,7 @@ def test_make_wild_runs_the_detector_and_the_lift_with_each_name_as_one_argument
         detections += 1
         assert records(tmp_path / "detect_record.rec")[-1]["argv"] == [
             "-m", "relpose.wild.detect", path_argument(video), f"--output=wild/{name}_landmarks.json",
-            f"--name={name}", "--data-dir=data"]
+            f"--name={name}", "--data-dir=data", "--made-by-make-wild"]
         assert lifts[-1] == [f"--keypoints={name}", "--data-dir=data", f"--video={video}", "--out-dir=wild"]
         assert cli_wild.build_parser().parse_args(lifts[-1]).video == video
         assert not (tmp_path / MARKER).exists(), video

@@ -81,9 +81,11 @@ def test_openpose_folder_in_frame_number_order_and_missing_joints_score_zero(tmp
         write_json(folder / f"clip_{n}_keypoints.json", {"version": 1.3, "people": people})
     write_json(folder / "clip_3_keypoints.json", {"version": 1.3, "people": []})
     v = wd.read_openpose_folder(folder, width=1920, height=1080)
-    assert v.layout == "openpose-25" and v.name == "op" and [len(f) for f in v.frames] == [1, 1, 0, 1]
+    # frames 1..10 of the video: 3 (an empty file) and 4-9 (no file) hold nobody
+    assert v.layout == "openpose-25" and v.name == "op" and [len(f) for f in v.frames] == [1, 1] + [0] * 7 + [1]
+    assert v.first_frame == 1
     mid_hip = get_layout("openpose-25").index("mid_hip")
-    assert [v.frames[t][0].keypoints[mid_hip, 0] for t in (0, 1, 3)] == [180, 190, 200]   # frames 1, 2, 10
+    assert [v.frames[t][0].keypoints[mid_hip, 0] for t in (0, 1, 9)] == [180, 190, 200]   # frames 1, 2, 10
     d = v.frames[0][0]
     assert d.scores[11] == 0 and d.scores[0] == 0.7
     assert d.box[3] == pts[24, 1]                    # the box ignores the missing joint at (0, 0)
@@ -238,7 +240,7 @@ def test_custom_file_has_exactly_videopose3d_structure(tmp_path):
     path = wd.custom_file(tmp_path / "data", "mine")
     assert path == tmp_path / "data" / "data_2d_custom_mine.npz"
     lines = []
-    report = wd.convert_detections(video(frames), path, log=lines.append)
+    (report,) = wd.convert_detections(video(frames), path, log=lines.append).values()
     assert report.empty_frames == 1 and lines == [f"v: {report.summary()}"]
     with np.load(path, allow_pickle=True) as f:         # as VideoPose3D reads it (our own file)
         assert sorted(f.files) == ["metadata", "positions_2d"]
@@ -251,7 +253,10 @@ def test_custom_file_has_exactly_videopose3d_structure(tmp_path):
     assert meta["layout_name"] == "coco" and meta["num_joints"] == 17
     left, right = get_layout("coco-17").symmetry
     assert meta["keypoints_symmetry"] == [list(left), list(right)]
-    assert meta["video_metadata"] == {"v": {"w": 640, "h": 480, "fps": 30.0}}
+    v_meta = meta["video_metadata"]["v"]
+    assert {k: v_meta[k] for k in ("w", "h", "fps")} == {"w": 640, "h": 480, "fps": 30.0}
+    assert set(v_meta) == {"w", "h", "fps", "interpolated", "seen"}    # first frame 0: not written
+    assert v_meta["interpolated"].tolist() == [False, True, False] and v_meta["seen"].shape == (3, 17)
     prov = meta["relpose"]
     assert prov["source_format"] is None and prov["fill"]["empty_frames"] == 1 and prov["fill"]["min_score"] == 0.3
     assert prov["layout"] == "coco-17"

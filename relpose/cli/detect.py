@@ -1,17 +1,19 @@
 """`python -m relpose.wild.detect VIDEO --output LANDMARKS.json`: flags -> relpose.wild.detect.
 
 Runs in the detector's environment (make detect-env: mediapipe, numpy < 2, no torch), so it imports
-nothing that imports torch: relpose.cli.common, relpose.files, relpose.wild.detect and
-relpose.wild.detections (which writes the custom 2D file with --name).
+nothing that imports torch: relpose.cli.common, relpose.files, relpose.wild.detect,
+relpose.wild.detections (which writes the custom 2D file with --name) and relpose.wild.detection_key.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..custom_keypoints import MAX_FRAME_NUMBER, MAX_FRAMES
 from ..errors import UserError
 from ..files import check_output_file
 from ..wild.detect import detect_video, write_landmarks
+from ..wild.detection_key import MADE_BY_DETECTOR, MADE_BY_MAKE_WILD, detection_key
 from ..wild.detections import check_min_score, convert_detections, custom_file, read_mediapipe_json
 from .common import OneLineParser, option, run_command, shell_command
 
@@ -34,6 +36,9 @@ def build_parser() -> OneLineParser:
     p.add_argument("--min-detection", type=float, default=0.5, metavar="C",
                    help="MediaPipe's minimum person-detection confidence, 0..1 (default: 0.5)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    # `make wild` (relpose.cli.wild_make) marks the keypoint file as its own: it may replace it when asked
+    # for other frames of the same video, never a file made otherwise.
+    p.add_argument("--made-by-make-wild", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -64,7 +69,11 @@ def _main(argv) -> int:
     print(f"{output}: {n} frames, a person in {found} ({100 * found / n:.0f}%), "
           f"detection {stats['frames_per_second']:.1f} frames/s")
     if custom is not None:
-        convert_detections(read_mediapipe_json(output), custom, min_score=args.min_score, overwrite=args.overwrite)
+        # What the detection was made from (the video read, so it exists), for make wild to compare with.
+        key = detection_key(args.video, args.start, args.limit,
+                            MADE_BY_MAKE_WILD if args.made_by_make_wild else MADE_BY_DETECTOR)
+        convert_detections(read_mediapipe_json(output), custom, min_score=args.min_score, overwrite=args.overwrite,
+                           provenance={"detection": key})
         # Printed for a person to copy: every word shell-quoted (a video's name may hold $(...), ; or quotes).
         lift = ["python", "-m", "relpose.cli.wild", *option("-k", args.name), *option("--video", args.video)]
         render = ["python", "-m", "relpose", "-d", "custom", *option("-k", args.name), "--evaluate", "<checkpoint>",

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..custom_keypoints import MAX_FPS, MAX_FRAME_SIDE, MIN_FPS
 from ..errors import UserError
 from ..files import check_output_file
-from ..wild.detections import FORMATS, check_min_score, convert_detections, custom_file, read_detections
+from ..wild.detections import FORMATS, check_min_score, check_person, convert_detections, custom_file, read_detections
 from ..wild.video import probe_video
 from .common import OneLineParser, option, run_command, shell_command
 
@@ -32,6 +32,7 @@ def _check_flags(args) -> None:
         raise UserError(f"--fps {args.fps}: give the video's frame rate, {MIN_FPS:g} to {MAX_FPS:,.0f} frames "
                         "per second")
     check_min_score(args.min_score, "--min-score")
+    args.person = check_person(args.person)
 
 
 def _check_length(video, frames: float | None, path) -> None:
@@ -46,8 +47,9 @@ def _check_length(video, frames: float | None, path) -> None:
 
 def _keypoints(argv) -> int:
     parser = OneLineParser(prog="python -m relpose.cli.keypoints",
-                           description="Convert a 2D detector's output (one person per frame, gaps interpolated) "
-                                       "into VideoPose3D's custom 2D file data_2d_custom_<NAME>.npz.")
+                           description="Convert a 2D detector's output (one person per frame, or each person; "
+                                       "gaps interpolated and marked) into VideoPose3D's custom 2D file "
+                                       "data_2d_custom_<NAME>.npz.")
     parser.add_argument("input", metavar="INPUT",
                         help="the detector's output: a results .json file, or OpenPose's folder of *_keypoints.json")
     parser.add_argument("--format", choices=FORMATS, default=None, help="the detector's format (default: recognised "
@@ -61,6 +63,10 @@ def _keypoints(argv) -> int:
                         help="the video the detector ran on: its size and frame rate, and its name in the file")
     parser.add_argument("--min-score", type=float, default=0.3,
                         help="joints below this score are interpolated in time (default: 0.3)")
+    parser.add_argument("--person", default="best", metavar="best|all|N",
+                        help="with several people (COCO results, AlphaPose, OpenPose): best, the highest-scoring "
+                             "followed by overlap (default); all, each tracked person as its own video "
+                             "<video>.person<N>; or N, tracked person N (numbered by first appearance)")
     parser.add_argument("--data-dir", default="data", help="output directory (default: data)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file (never done without it)")
     args = parser.parse_args(argv)
@@ -83,14 +89,21 @@ def _keypoints(argv) -> int:
         if video.fps is None:
             video.fps = fps
     _check_length(video, video_frames, args.video)
-    convert_detections(video, output, min_score=args.min_score, overwrite=args.overwrite)
+    reports = convert_detections(video, output, min_score=args.min_score, person=args.person,
+                                 overwrite=args.overwrite)
     fps_text = f", {video.fps:g} fps" if video.fps else ""
-    print(f"wrote {output}: video '{video.name}', {len(video.frames)} frames, {video.width}x{video.height}{fps_text}, "
+    written = ", ".join(f"'{entry}' ({r.frames} frames from video frame {r.first_frame})"
+                        for entry, r in reports.items())
+    print(f"wrote {output}: video{'s' if len(reports) > 1 else ''} {written}, {video.width}x{video.height}{fps_text}, "
           f"layout {video.layout}")
-    wild = ["python", "-m", "relpose.cli.wild", *option("-k", args.name)] + (option("--video", args.video) if args.video else [])
-    print("next: " + shell_command(wild) + "   (the kit's in-the-wild model; --checkpoint PATH for another)")
+    first = next(iter(reports))
+    which = option("--video-name", first) if len(reports) > 1 else []
+    wild = ["python", "-m", "relpose.cli.wild", *option("-k", args.name), *which] + \
+        (option("--video", args.video) if args.video else [])
+    print("next: " + shell_command(wild) + "   (the kit's in-the-wild model; --checkpoint PATH for another"
+          + ("; --video-name chooses the person" if which else "") + ")")
     command = ["python", "-m", "relpose", "-d", "custom", *option("-k", args.name), "--evaluate", "<checkpoint>",
-               "--render", *option("--viz-subject", video.name), "--viz-action", "custom", "--viz-camera", "0"]
+               "--render", *option("--viz-subject", first), "--viz-action", "custom", "--viz-camera", "0"]
     if args.video is not None:
         command += option("--viz-video", args.video)
     command += option("--viz-output", f"{args.name}.mp4")

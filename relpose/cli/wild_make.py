@@ -9,6 +9,10 @@ the end of the lift.
 
 Two decisions, two variables: OVERWRITE=1 replaces wild/NAME.mp4/.gif/.npy/.html; REDETECT=1 runs the
 detector again over data/data_2d_custom_NAME.npz (which may be a file made with another detector).
+Without REDETECT=1 a detection is keyed by what it was made from (relpose.wild.detection_key: the video's
+path, size and modification time, START and LIMIT): make wild's own detection is reused for the same key and
+made again (replacing it) for another one; a file made otherwise is used as it is, never replaced
+(`plan_detection`).
 """
 from __future__ import annotations
 
@@ -16,11 +20,13 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..custom_keypoints import custom_file
 from ..errors import UserError
 from ..files import OutputsLock, check_writable_folder, path_argument
+from ..wild.detection_key import MADE_BY_MAKE_WILD, detection_key, frames_text, recorded_key
 from ..wild.video import probe_video
 from . import wild as cli_wild
 from .common import run_command
@@ -77,6 +83,48 @@ def _checked_name(video: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class DetectionPlan:
+    """Whether to run the detector, whether it may replace the keypoint file (and the landmarks beside the
+    outputs), and the line that says what is done (None: nothing to say)."""
+
+    detect: bool
+    replace: bool
+    message: str | None = None
+
+
+def plan_detection(keypoint_file, wanted: dict, *, redetect: bool, frames_given: bool) -> DetectionPlan:
+    """What make wild does about `keypoint_file` for a detection keyed `wanted` (detection_key): REDETECT=1
+    detects again; no file: detect; make wild's own file for this video: reuse it when the key is the same,
+    else detect again and replace it; a file made otherwise (another detector, a user's own): use it as it is
+    when START and LIMIT were not given (`frames_given`), else refuse (UserError) naming REDETECT=1."""
+    keypoint_file = Path(keypoint_file)
+    if redetect:
+        return DetectionPlan(True, True, f"REDETECT=1: detecting again, replacing {keypoint_file}"
+                             if keypoint_file.exists() else None)
+    if not keypoint_file.exists():
+        return DetectionPlan(True, False)
+    recorded = recorded_key(keypoint_file)
+    if recorded is None or recorded.get("made_by") != MADE_BY_MAKE_WILD:
+        if frames_given:
+            raise UserError(f"START/LIMIT choose the frames to detect, but {keypoint_file} was made before, not by "
+                            "make wild (a file of your own is never replaced); add REDETECT=1 to detect again with "
+                            "them, or leave them out")
+        return DetectionPlan(False, False, f"using {keypoint_file} (detected before; REDETECT=1 detects again)")
+    was, now = recorded["video"], wanted["video"]
+    if was.get("path") != now["path"]:
+        raise UserError(f"{keypoint_file} was detected by make wild in another video ('{was.get('path')}'); add "
+                        "REDETECT=1 to detect again in this one, or give another NAME")
+    same_video = (was.get("bytes"), was.get("mtime_ns")) == (now["bytes"], now["mtime_ns"])
+    same_frames = (recorded.get("start"), recorded.get("limit")) == (wanted["start"], wanted["limit"])
+    if same_video and same_frames:
+        return DetectionPlan(False, False, f"using {keypoint_file} (detected before by make wild in this video with "
+                                           f"{frames_text(wanted)}; REDETECT=1 detects again)")
+    why = (f"with {frames_text(recorded)}" if same_video else "before the video changed (its size or time)")
+    return DetectionPlan(True, True, f"{keypoint_file} was detected by make wild {why}: detecting again with "
+                                     f"{frames_text(wanted)}, replacing it")
+
+
 def _ensure_detector_environment() -> str:
     """The detector's python, `make detect-env` run first (it does nothing when the environment is up to date).
     make gets no MAKEFLAGS: they carry the user's VIDEO=... etc., which that make must not see."""
@@ -118,27 +166,27 @@ def _main(argv) -> int:
         raise UserError(f"CHECKPOINT='{checkpoint}' {what}; give a checkpoint file (.bin), or leave CHECKPOINT out "
                         "for the kit's in-the-wild model")
     keypoint_file = custom_file(DATA_DIR, name)
-    detect = redetect or not keypoint_file.exists()
+    wanted = detection_key(video, start, limit, MADE_BY_MAKE_WILD)
     paths = cli_wild.output_paths(out_dir, name, gif)
     check_writable_folder(out_dir, "WILD_DIR")
     with OutputsLock(out_dir, name, "NAME") as lock:
         cli_wild.check_outputs(paths, overwrite, "OVERWRITE=1")
+        plan = plan_detection(keypoint_file, wanted, redetect=redetect,
+                              frames_given=start is not None or limit is not None)
         landmarks = Path(out_dir) / f"{name}_landmarks.json"
-        if not detect:
-            if start is not None or limit is not None:
-                raise UserError(f"START/LIMIT choose the frames to detect, but {keypoint_file} was detected before; "
-                                "add REDETECT=1 to detect again with them, or leave them out")
-            print(f"using {keypoint_file} (detected before; REDETECT=1 detects again)", flush=True)
-        else:
-            if landmarks.exists() and not (redetect or overwrite):
+        if plan.message:
+            print(plan.message, flush=True)
+        if plan.detect:
+            if landmarks.exists() and not (plan.replace or overwrite):
                 raise UserError(f"'{landmarks}' already exists (an earlier detection); add REDETECT=1 to detect "
                                 "again, or delete it")
             command = [_ensure_detector_environment(), "-m", "relpose.wild.detect", path_argument(video),
                        f"--output={landmarks}", f"--name={name}", f"--data-dir={DATA_DIR}"]
             command += [f"--start={start}"] if start is not None else []
             command += [f"--limit={limit}"] if limit is not None else []
-            # REDETECT=1 replaces the keypoint file; the landmarks beside the outputs go with the outputs.
-            command += ["--overwrite"] if redetect or (overwrite and not keypoint_file.exists()) else []
+            command += ["--made-by-make-wild"]
+            # A detection replaced takes its keypoint file with it; the landmarks beside the outputs go with them.
+            command += ["--overwrite"] if plan.replace or (overwrite and not keypoint_file.exists()) else []
             done = subprocess.run(command)
             if done.returncode != 0:
                 return done.returncode   # the detector said why, in one line

@@ -2,9 +2,13 @@
 
 - `detections`: readers for the 2D detectors people run (COCO-style results JSON from MMPose or
   Detectron2, OpenPose's per-frame JSON, AlphaPose's results JSON, the kit's MediaPipe landmarks
-  file), one person per frame (`select_person`), gaps filled in time (`fill_gaps`), written as
-  VideoPose3D's custom 2D file (relpose.custom_keypoints; `convert_detections`). Command line:
+  file), one person per frame (`select_person`) or each person (`choose_people`), frames without
+  the person trimmed at the ends and interpolated between (`fill_track`), written as VideoPose3D's
+  custom 2D file (relpose.custom_keypoints; `convert_detections`). Command line:
   `python -m relpose.cli.keypoints`.
+- `tracking`: several people followed through a video by box overlap.
+- `visibility`: which joints the detector saw, and the line saying when a body part was out of view.
+- `detection_key`: what a detection was made from, so that `make wild` reuses it only for the same.
 - `plausibility`: without ground truth, how plausible lifted poses are (bone lengths, symmetry,
   foot sliding, joint limits).
 - `detect`: the MediaPipe Pose detector, run in its own environment (`make detect-env`).

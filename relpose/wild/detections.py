@@ -8,20 +8,27 @@ Readers (each returns a `VideoDetections`, every person of every frame):
   alphapose  AlphaPose's results list {"image_id": "12.jpg", "keypoints": [x, y, s] * K, "score", "box"?}
              with K = 17 (COCO) or 26 (Halpe);
   mediapipe  the kit's MediaPipe landmarks file (`write_mediapipe_json`), x and y normalised to [0, 1].
-Image ids become frame numbers by the last run of digits in them; frames between the first and last
-number that have no entry are kept as frames with nobody in them (pass `frame_ids` to fix the range).
+Image ids (OpenPose: file names) become frame numbers by the last run of digits in them; frames between
+the first and last number that have no entry are kept as frames with nobody in them (pass `frame_ids` to
+fix the range), and `VideoDetections.first_frame` is the first number: frames[t] is video frame first_frame + t.
 
-The output is exactly what VideoPose3D's prepare_data_2d_custom.py writes:
+Then one person or every person (`choose_people`: the highest-scoring one followed by overlap, a tracked
+person by number, or all of them, relpose.wild.tracking), leading and trailing frames without that person
+trimmed, gaps in between interpolated and marked (`fill_track`), and the output is exactly what
+VideoPose3D's prepare_data_2d_custom.py writes:
   positions_2d = {video: {'custom': [(T, J, 2) float32 pixels]}}
   metadata = {'layout_name', 'num_joints', 'keypoints_symmetry': [left, right],
-              'video_metadata': {video: {'w', 'h', 'fps'?}}, 'relpose': provenance}
-VideoPose3D's reader ignores the keys it does not know ('fps', 'relpose').
+              'video_metadata': {video: {'w', 'h', 'fps'?, 'first_frame'?, 'interpolated', 'seen',
+                                         'person'?, 'video'?}}, 'relpose': provenance}
+VideoPose3D's reader ignores the keys it does not know (relpose.custom_keypoints describes them).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,6 +40,8 @@ from ..custom_keypoints import (KEYPOINT_REACH, MAX_FRAME_NUMBER, MAX_FRAMES, ch
 from ..errors import DataError, UserError
 from ..files import atomic_path, check_output_file
 from ..keypoint_layouts import get_layout
+from .tracking import MIN_TRACK_FRAMES, Tracks, box_iou, track_boxes  # noqa: F401 (box_iou: re-exported)
+from .visibility import seen_mask, unseen_report
 
 FORMATS = ("coco-json", "openpose", "alphapose", "mediapipe")
 MEDIAPIPE_FORMAT = "mediapipe-pose-landmarks"
@@ -181,15 +190,18 @@ def _entries(data, path, what: str) -> list[dict]:
     return data
 
 
-def _group_by_frame(people: list[tuple[int, Detection]], path, frame_ids) -> list[list[Detection]]:
-    """Detections keyed by frame number -> frames in order: `frame_ids` if given, else first..last number."""
+def _group_by_frame(people: list[tuple[int, Detection]], path, frame_ids=None) -> tuple[list[list[Detection]], int]:
+    """Detections keyed by frame number -> (frames in order, the first frame's number): the frames of
+    `frame_ids` if given (consecutive numbers), else first..last number."""
     if frame_ids is not None:
         if len(frame_ids) > MAX_FRAMES:
             raise UserError(f"{path}: {len(frame_ids):,} frame ids, more than the {MAX_FRAMES:,} frames one video's "
                             "keypoints may have; split the video")
         numbers = [_frame_number(i, path, "frame id") for i in frame_ids]
-        if len(set(numbers)) != len(numbers):
-            raise UserError(f"{path}: frame_ids repeat a frame number; give each frame once")
+        first = numbers[0] if numbers else 0
+        if numbers != list(range(first, first + len(numbers))):
+            raise UserError(f"{path}: frame_ids must be consecutive frame numbers in order (frame t of the keypoints "
+                            "is frame first + t of the video); give a range such as range(0, frames)")
     elif people:
         first, last = min(n for n, _ in people), max(n for n, _ in people)
         if last - first + 1 > MAX_FRAMES:   # checked before the frames are made
@@ -204,7 +216,7 @@ def _group_by_frame(people: list[tuple[int, Detection]], path, frame_ids) -> lis
         if n not in slot:
             raise DataError(f"{path}: frame {n} is not among the frame ids given; give every frame of the video")
         frames[slot[n]].append(d)
-    return frames
+    return frames, (numbers[0] if numbers else 0)
 
 
 def _box_xywh(value, path, where: str) -> np.ndarray | None:
@@ -254,7 +266,7 @@ def _results_list(path, what: str, counts: dict[int, str], frame_ids, skip_categ
         raise DataError(f"{path} mixes keypoint layouts ({', '.join(sorted(layouts))}); give one detector's results")
     if not people:
         raise DataError(f"{path} holds no person detections; check the detector ran on the video")
-    return layouts.pop(), _group_by_frame(people, path, frame_ids)
+    return (layouts.pop(), *_group_by_frame(people, path, frame_ids))
 
 
 # ----------------------------------------------------------------------------- readers
@@ -262,23 +274,27 @@ def _results_list(path, what: str, counts: dict[int, str], frame_ids, skip_categ
 def read_coco_json(path, *, width=None, height=None, fps=None, name=None, frame_ids=None) -> VideoDetections:
     """COCO-style keypoint results (MMPose, Detectron2): 17 keypoints per person, layout coco-17."""
     w, h = _need_size(width, height, path, "COCO results")
-    layout, frames = _results_list(path, "COCO keypoint results", {17: "coco-17"}, frame_ids, skip_category=True)
-    return VideoDetections(name or Path(path).stem, layout, w, h, check_fps(fps, path), frames, str(path), "coco-json")
+    layout, frames, first = _results_list(path, "COCO keypoint results", {17: "coco-17"}, frame_ids,
+                                          skip_category=True)
+    return VideoDetections(name or Path(path).stem, layout, w, h, check_fps(fps, path), frames, str(path), "coco-json",
+                           first)
 
 
 def read_alphapose_json(path, *, width=None, height=None, fps=None, name=None, frame_ids=None) -> VideoDetections:
     """AlphaPose's results JSON: 17 keypoints (coco-17) or 26 (halpe-26) per person."""
     w, h = _need_size(width, height, path, "AlphaPose results")
-    layout, frames = _results_list(path, "AlphaPose results", {17: "coco-17", 26: "halpe-26"}, frame_ids,
-                                   skip_category=False)
-    return VideoDetections(name or Path(path).stem, layout, w, h, check_fps(fps, path), frames, str(path), "alphapose")
+    layout, frames, first = _results_list(path, "AlphaPose results", {17: "coco-17", 26: "halpe-26"}, frame_ids,
+                                          skip_category=False)
+    return VideoDetections(name or Path(path).stem, layout, w, h, check_fps(fps, path), frames, str(path), "alphapose",
+                           first)
 
 
 _OPENPOSE_FILE = re.compile(r"(\d+)_keypoints\.json$")
 
 
 def read_openpose_folder(folder, *, width=None, height=None, fps=None, name=None) -> VideoDetections:
-    """A folder of OpenPose `*_keypoints.json` files (one per frame, BODY_25), in frame-number order."""
+    """A folder of OpenPose `*_keypoints.json` files (one per frame, BODY_25), in frame-number order: the
+    frames from the first file's number to the last's, a number without a file a frame with nobody."""
     folder = Path(folder)
     if not folder.is_dir():
         state = "is a file, not a folder" if folder.exists() else "does not exist"
@@ -300,23 +316,27 @@ def read_openpose_folder(folder, *, width=None, height=None, fps=None, name=None
     if not numbered:
         raise DataError(f"{folder} has no OpenPose *_keypoints.json files; give the folder of OpenPose's "
                         "--write_json output")
-    frames = []
+    people: list[tuple[int, Detection]] = []
     for n in sorted(numbered):
         p = numbered[n]
         data = _load_json(p, "OpenPose")
         if not isinstance(data, dict) or not isinstance(data.get("people"), list):
             raise DataError(f"{p}: an OpenPose file is an object with a 'people' list; "
                             "keep OpenPose's files as written")
-        people = []
         for k, person in enumerate(data["people"]):
             values = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
             if isinstance(values, list) and len(values) == 54:
                 raise DataError(f"{p}: person {k} has 54 numbers (18 joints x 3, OpenPose's COCO-18 model); only "
                                 "BODY_25 (75 numbers) is supported: re-run OpenPose with --model_pose BODY_25")
             points, scores = _triplets(values, p, f"person {k}", {25: "openpose-25"})
-            people.append(Detection(points, scores, float(scores.mean())))   # OpenPose gives no person score
-        frames.append(people)
-    return VideoDetections(name or folder.name, "openpose-25", w, h, check_fps(fps, folder), frames, str(folder), "openpose")
+            people.append((n, Detection(points, scores, float(scores.mean()))))   # OpenPose gives no person score
+    first, last = min(numbered), max(numbered)   # a file with nobody is a frame with nobody, at the ends too
+    if last - first + 1 > MAX_FRAMES:
+        raise DataError(f"{folder}: the files number frames {first:,} to {last:,}, more than the {MAX_FRAMES:,} frames "
+                        "one video's keypoints may have; keep one video's files per folder, or split the video")
+    frames, first = _group_by_frame(people, folder, range(first, last + 1))
+    return VideoDetections(name or folder.name, "openpose-25", w, h, check_fps(fps, folder), frames, str(folder),
+                           "openpose", first)
 
 
 def read_mediapipe_json(path) -> VideoDetections:
@@ -425,24 +445,14 @@ def read_detections(path, format: str | None = None, *, width=None, height=None,
     return video
 
 
-# ----------------------------------------------------------------------------- one person per frame
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two x0 y0 x1 y1 boxes (0 for a box with no extent or NaN)."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if not (iw > 0 and ih > 0):     # also false for NaN
-        return 0.0
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
+# ----------------------------------------------------------------------------- one person, or several
 
 @dataclass
 class Track:
     """One person through the video: keypoints (T, J, 2) NaN where nobody, scores (T, J) 0 there,
     detected (T,), and `switches`: frames where no candidate overlapped the last chosen box, so the
-    highest-scoring person was taken (possibly someone else)."""
+    highest-scoring person was taken (possibly someone else). keypoints[0] is video frame first_frame;
+    `person` is the tracked person's number (relpose.wild.tracking), None for the highest-scoring one."""
 
     name: str
     layout: str
@@ -455,6 +465,8 @@ class Track:
     switches: int = 0
     source: str | None = None
     source_format: str | None = None
+    first_frame: int = 0
+    person: int | None = None
 
     @property
     def num_frames(self) -> int:
@@ -465,17 +477,29 @@ class Track:
         return int(self.detected.sum())
 
 
-def select_person(video: VideoDetections, iou_threshold: float = 0.3) -> Track:
-    """Follow one person: the highest score in the first frame with people, then the best overlap with
-    the last chosen box (IoU >= iou_threshold), else the highest score again (counted as a switch)."""
+def _track_from_picks(video: VideoDetections, picks: list[int | None], switches: int = 0,
+                      person: int | None = None) -> Track:
+    """The Track of the detections `picks` names: picks[t] indexes frame t's people (None: nobody)."""
     joints = get_layout(video.layout).num_joints
     T = len(video.frames)
     keypoints = np.full((T, joints, 2), np.nan)
     scores = np.zeros((T, joints))
     detected = np.zeros(T, dtype=bool)
+    for t, k in enumerate(picks):
+        if k is not None:
+            chosen = video.frames[t][k]
+            keypoints[t], scores[t], detected[t] = chosen.keypoints, chosen.scores, True
+    return Track(video.name, video.layout, video.width, video.height, video.fps, keypoints, scores, detected,
+                 switches, video.source, video.source_format, video.first_frame, person)
+
+
+def _best_picks(video: VideoDetections, iou_threshold: float) -> tuple[list[int | None], int]:
+    """(the index of the chosen person per frame, the number of switches) of select_person."""
+    picks: list[int | None] = []
     last_box, switches = None, 0
-    for t, people in enumerate(video.frames):
+    for people in video.frames:
         if not people:
+            picks.append(None)
             continue
         pick = int(np.argmax([d.score for d in people]))
         if last_box is not None:
@@ -485,12 +509,99 @@ def select_person(video: VideoDetections, iou_threshold: float = 0.3) -> Track:
                 pick = best
             else:
                 switches += 1
-        chosen = people[pick]
-        keypoints[t], scores[t], detected[t] = chosen.keypoints, chosen.scores, True
-        if np.isfinite(chosen.box).all():
-            last_box = chosen.box
-    return Track(video.name, video.layout, video.width, video.height, video.fps, keypoints, scores, detected,
-                 switches, video.source, video.source_format)
+        picks.append(pick)
+        if np.isfinite(people[pick].box).all():
+            last_box = people[pick].box
+    return picks, switches
+
+
+def select_person(video: VideoDetections, iou_threshold: float = 0.3) -> Track:
+    """Follow one person: the highest score in the first frame with people, then the best overlap with
+    the last chosen box (IoU >= iou_threshold), else the highest score again (counted as a switch)."""
+    return _track_from_picks(video, *_best_picks(video, iou_threshold))
+
+
+def check_person(value) -> str | int:
+    """Which person to keep: 'best' (the highest-scoring, followed by overlap), 'all', or a tracked
+    person's number (1, 2, ... by first appearance); text as a command line gives it is accepted."""
+    if isinstance(value, str) and value.strip().lower() in ("best", "all"):
+        return value.strip().lower()
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,9}\s*", value):
+        value = int(value)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 1 <= value <= MAX_FRAMES:
+        return int(value)
+    raise UserError(f"--person {shown(value)}: give best (the highest-scoring person), all (every person, each its "
+                    "own video in the file) or a person's number (1, 2, ... in order of appearance)")
+
+
+@dataclass
+class People:
+    """Who is kept: (entry name in the custom file, track) per person, the line that says so (None when
+    there is nothing to say), and how many tracks were found and dropped (None: not tracked, MediaPipe)."""
+
+    entries: list[tuple[str, Track]]
+    message: str | None
+    found: int | None = None
+    dropped: int | None = None
+
+
+def _people_found(tracks: Tracks) -> str:
+    n = len(tracks)
+    said = "1 person found" if n == 1 else f"{n} people found"
+    notes = [f"tracks 1-{n}"] if n > 1 else []
+    if tracks.dropped:
+        notes.append(f"{tracks.dropped} short track{'s' if tracks.dropped != 1 else ''} of fewer than "
+                     f"{tracks.min_frames} frames dropped")
+    return said + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _no_person(where, frames: int) -> DataError:
+    return DataError(f"no person detected in any of the {frames} frames of {where}; check the detector ran on "
+                     "the right video and that a person is visible")
+
+
+def choose_people(video: VideoDetections, person="best", iou_threshold: float = 0.3,
+                  min_track_frames: int = MIN_TRACK_FRAMES) -> People:
+    """The person or people to write (check_person). Detectors of several people (COCO results, AlphaPose,
+    OpenPose) are tracked (relpose.wild.tracking) to count and number them: 'best' keeps select_person's
+    choice, N the Nth tracked person, 'all' each tracked person as '<video>.person<N>'. MediaPipe follows
+    one person: anything but 'best' keeps that one and says so."""
+    person = check_person(person)
+    T = len(video.frames)
+    if video.source_format == "mediapipe":
+        note = None if person == "best" else (f"{video.where}: MediaPipe follows one person per frame; --person "
+                                              f"{person} does not apply, the one person found is kept")
+        return People([(video.name, select_person(video, iou_threshold))], note)
+    tracks = track_boxes([[d.box for d in f] for f in video.frames], [[d.score for d in f] for f in video.frames],
+                         iou_threshold, min_track_frames)
+    found = _people_found(tracks)
+    if person == "best":
+        picks, switches = _best_picks(video, iou_threshold)
+        best = _track_from_picks(video, picks, switches)
+        if len(tracks) <= 1 and not tracks.dropped:
+            return People([(video.name, best)], None, len(tracks), tracks.dropped)
+        owners = Counter(tracks.person_of(t, k) for t, k in enumerate(picks) if k is not None)
+        main, count = owners.most_common(1)[0] if owners else (None, 0)
+        if main is not None and count == best.num_detected:
+            kept = f"kept person {main}, the highest-scoring, in {count} of {T} frames"
+        else:
+            kept = (f"kept the highest-scoring person in {best.num_detected} of {T} frames (person {main} in {count} "
+                    "of them)")
+        return People([(video.name, best)], f"{video.where}: {found}; {kept}; --person all keeps every one",
+                      len(tracks), tracks.dropped)
+    if not len(tracks):
+        raise _no_person(video.where, T)
+    if person == "all":
+        entries = [(f"{video.name}.person{n}", _track_from_picks(video, tracks.members[n - 1], person=n))
+                   for n in range(1, len(tracks) + 1)]
+        kept = ", ".join(f"{name} in {track.num_detected} of {T} frames" for name, track in entries)
+        return People(entries, f"{video.where}: {found}; kept every one: {kept}", len(tracks), tracks.dropped)
+    if person > len(tracks):
+        raise UserError(f"{video.where}: --person {person}, but {found}; give a number from 1 to {len(tracks)}, "
+                        "best or all")
+    track = _track_from_picks(video, tracks.members[person - 1], person=person)
+    return People([(video.name, track)], f"{video.where}: {found}; kept person {person} (--person {person}) in "
+                  f"{track.num_detected} of {T} frames", len(tracks), tracks.dropped)
 
 
 # ----------------------------------------------------------------------------- gaps
@@ -504,13 +615,22 @@ class FillReport:
     min_score: float
     switches: int = 0
     low_confidence_joints: tuple[str, ...] = field(default=())   # never >= min_score: their own values kept
+    trimmed_leading: int = 0        # frames with nobody before the first detection, left out (fill_track)
+    trimmed_trailing: int = 0       # and after the last
+    first_frame: int = 0            # the video frame of the first frame kept
 
     def summary(self) -> str:
+        parts = []
+        if self.trimmed_leading or self.trimmed_trailing:
+            parts.append(f"{self.trimmed_leading} frame{'s' if self.trimmed_leading != 1 else ''} with nobody at the "
+                         f"start and {self.trimmed_trailing} at the end were trimmed (the keypoints start at video "
+                         f"frame {self.first_frame})")
         if self.empty_frames:
-            parts = [f"{self.empty_frames} of {self.frames} frames had no person (longest gap "
-                     f"{self.longest_gap} frame{'s' if self.longest_gap != 1 else ''}) and were interpolated"]
+            parts.append(f"{self.empty_frames} of {self.frames} frames had no person (longest gap "
+                         f"{self.longest_gap} frame{'s' if self.longest_gap != 1 else ''}) and "
+                         f"{'was' if self.empty_frames == 1 else 'were'} interpolated")
         else:
-            parts = [f"all {self.frames} frames had a person"]
+            parts.append(f"all {self.frames} frames had a person")
         parts.append(f"{self.filled_joint_values or 'no'} low-confidence joint position"
                      f"{'s' if self.filled_joint_values != 1 else ''} (score < {self.min_score:g}) "
                      f"{'was' if self.filled_joint_values == 1 else 'were'} interpolated")
@@ -549,13 +669,13 @@ def check_min_score(value, name: str = "--min-score", high: float | None = None)
 
 def fill_gaps(track: Track, min_score: float = 0.3) -> tuple[np.ndarray, FillReport]:
     """Every joint of every frame, finite: positions with nobody or score < min_score are interpolated
-    linearly in time between the nearest good frames of that joint, held before the first / after the last."""
+    linearly in time between the nearest good frames of that joint, held before the first / after the last.
+    fill_track trims the frames with nobody at either end first, so that no frame is filled by holding."""
     T, J = track.scores.shape
     where = track.source or track.name
     check_min_score(min_score, "min_score")
     if not track.detected.any():
-        raise DataError(f"no person detected in any of the {T} frames of {where}; check the detector ran on "
-                        "the right video and that a person is visible")
+        raise _no_person(where, T)
     names = get_layout(track.layout).joint_names
     finite = np.isfinite(track.keypoints).all(axis=-1)
     seen = track.detected[:, None] & finite & (track.scores > 0)    # score 0: the detector did not see it
@@ -579,6 +699,42 @@ def fill_gaps(track: Track, min_score: float = 0.3) -> tuple[np.ndarray, FillRep
     return out.astype(np.float32), report
 
 
+@dataclass
+class FilledTrack:
+    """A track ready to write: keypoints (T, J, 2) float32 finite pixels, `interpolated` (T,) frames with
+    nobody (filled), `seen` (T, J) joints the detector saw (relpose.wild.visibility.seen_mask), the video
+    frame of keypoints[0], and the report."""
+
+    keypoints: np.ndarray
+    interpolated: np.ndarray
+    seen: np.ndarray
+    first_frame: int
+    report: FillReport
+
+
+def trim_track(track: Track) -> tuple[Track, int, int]:
+    """(the track without the frames with nobody before its first and after its last detection, how many
+    were cut at the start, at the end); first_frame moves with the start."""
+    found = np.flatnonzero(track.detected)
+    if not len(found):
+        return track, 0, 0
+    a, b = int(found[0]), int(found[-1]) + 1
+    cut = dataclasses.replace(track, keypoints=track.keypoints[a:b], scores=track.scores[a:b],
+                              detected=track.detected[a:b], first_frame=track.first_frame + a)
+    return cut, a, track.num_frames - b
+
+
+def fill_track(track: Track, min_score: float = 0.3) -> FilledTrack:
+    """trim_track, then fill_gaps, with the masks of what was interpolated and what was seen."""
+    check_min_score(min_score, "min_score")
+    cut, leading, trailing = trim_track(track)
+    keypoints, report = fill_gaps(cut, min_score)
+    report = dataclasses.replace(report, trimmed_leading=leading, trimmed_trailing=trailing,
+                                 first_frame=cut.first_frame)
+    seen = seen_mask(cut.keypoints, cut.scores, cut.detected, cut.width, cut.height, min_score)
+    return FilledTrack(keypoints, ~cut.detected, seen, cut.first_frame, report)
+
+
 def _check_reach(track: Track, video: VideoDetections) -> None:
     """The detected keypoints lie within KEYPOINT_REACH frame sizes of the frame (else the file is at
     fault, not the keypoint file it would become)."""
@@ -587,23 +743,43 @@ def _check_reach(track: Track, video: VideoDetections) -> None:
         far = np.abs(track.keypoints) > reach   # NaN (missing joints) compares false
     if far.any():
         t = int(np.argwhere(far)[0][0])
-        raise DataError(f"{video.where}: a keypoint of frame {video.first_frame + t} lies more than {KEYPOINT_REACH} "
+        raise DataError(f"{video.where}: a keypoint of frame {track.first_frame + t} lies more than {KEYPOINT_REACH} "
                         f"frame sizes ({reach:,} pixels) from the {video.width}x{video.height} frame; check the "
                         "detector's output and the frame size given")
 
 
 def convert_detections(video: VideoDetections, path, *, min_score: float = 0.3, iou_threshold: float = 0.3,
-                       overwrite: bool = False, log=print) -> FillReport:
-    """select_person + fill_gaps + write_custom for one video; logs one line with the summary."""
+                       person="best", min_track_frames: int = MIN_TRACK_FRAMES, overwrite: bool = False,
+                       provenance: dict | None = None, log=print) -> dict[str, FillReport]:
+    """choose_people + fill_track + write_custom for one video -> {entry name: report} in the file's order.
+    Logs who was kept (when there is something to say), then per entry the summary and, when a body part
+    was out of view in most frames, the line that says so (relpose.wild.visibility.unseen_report).
+    `provenance`: more entries for metadata['relpose'] (e.g. 'detection', relpose.wild.detection_key)."""
     check_output_file(path, "the 2D keypoint file", overwrite=overwrite, suffixes=(".npz",))   # before the work
-    track = select_person(video, iou_threshold)
-    _check_reach(track, video)
-    keypoints, report = fill_gaps(track, min_score)
-    provenance = {"source": video.source, "source_format": video.source_format, "iou_threshold": float(iou_threshold),
-                  "fill": report.as_dict()}
-    write_custom(path, {video.name: (keypoints, video.width, video.height, video.fps, video.first_frame)},
-                 video.layout, provenance,
-                 overwrite=overwrite)
+    check_min_score(min_score, "min_score")
+    people = choose_people(video, person, iou_threshold, min_track_frames)
+    filled = {}
+    for entry, track in people.entries:
+        _check_reach(track, video)
+        filled[entry] = (track, fill_track(track, min_score))
+    videos = {entry: {"keypoints": f.keypoints, "width": video.width, "height": video.height, "fps": video.fps,
+                      "first_frame": f.first_frame, "interpolated": f.interpolated, "seen": f.seen,
+                      "person": track.person, "video": None if track.person is None else video.name}
+              for entry, (track, f) in filled.items()}
+    reports = {entry: f.report for entry, (_, f) in filled.items()}
+    record = {"source": video.source, "source_format": video.source_format, "iou_threshold": float(iou_threshold),
+              "person": check_person(person), "people_found": people.found, "short_tracks_dropped": people.dropped}
+    if len(reports) == 1 and record["person"] != "all":
+        record["fill"] = next(iter(reports.values())).as_dict()
+    else:
+        record["fill_by_video"] = {entry: r.as_dict() for entry, r in reports.items()}
+    write_custom(path, videos, video.layout, {**record, **(provenance or {})}, overwrite=overwrite)
     if log is not None:
-        log(f"{video.name}: {report.summary()}")
-    return report
+        if people.message:
+            log(people.message)
+        for entry, (_, f) in filled.items():
+            log(f"{entry}: {f.report.summary()}")
+            unseen = unseen_report(f.seen, video.layout, f.interpolated)
+            if unseen:
+                log(f"{entry}: {unseen}")
+    return reports
