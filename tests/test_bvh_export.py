@@ -285,7 +285,7 @@ def test_joints_json_minimal_and_refusals(turning_walk, tmp_path):
     poses = turning_walk[:5] - turning_walk[:5, :1]
     path = write_joints_json(tmp_path / "m.json", poses, 25, H36M_17.joint_names)
     back = read_joints_json(path)
-    assert back.seen is None and not back.interpolated.any() and not back.trajectory_added and back.axes == "camera"
+    assert back.seen is None and back.interpolated is None and not back.trajectory_added and back.axes == "camera"
     with pytest.raises(UserError, match="already exists"):
         write_joints_json(path, poses, 25, H36M_17.joint_names)
     with pytest.raises(UserError, match="parents: give the parent of each joint"):
@@ -302,9 +302,11 @@ def test_joints_json_minimal_and_refusals(turning_walk, tmp_path):
     (lambda d: d["frames"][2]["joints"][0].__setitem__(1, "x"), r'"frames\[2\].joints" must be 17 positions'),
     (lambda d: d.update(parents=d["parents"][:3]), '"parents" must be 17 joint indices'),
     (lambda d: d.update(fps=-1), '"fps" must be a frame rate'),
+    (lambda d: d["frames"][3].pop("interpolated"), r'"frames\[3\].interpolated" must be in every frame or in none'),
 ])
 def test_joints_json_reader_names_what_is_wrong(turning_walk, tmp_path, edit, message):
-    path = write_joints_json(tmp_path / "j.json", turning_walk[:4], 25, H36M_17.joint_names, axes="z-up")
+    path = write_joints_json(tmp_path / "j.json", turning_walk[:4], 25, H36M_17.joint_names, axes="z-up",
+                             interpolated=[False, True, False, False])
     doc = json.loads(path.read_text())
     edit(doc)
     path.write_text(json.dumps(doc))
@@ -332,6 +334,15 @@ def test_command_line_writes_bvh_and_json(turning_walk, tmp_path, capsys):
     assert read_joints_json(js).frames[0] == 10
     assert bvh_main([str(poses), str(out)]) == 2                        # exists: refused, nothing assumed
     assert "already exists" in capsys.readouterr().err
+
+    root = tmp_path / "root.npy"
+    np.save(root, turning_walk[:40, 0])
+    assert bvh_main([str(poses), str(out), "--trajectory", str(root), "--axes", "z-up", "--euler-order", "zxy",
+                     "--overwrite"]) == 0
+    assert "25 fps assumed (give the video's with --fps)" in capsys.readouterr().out
+    assert max_mm(read_back(out), bvh.to_bvh_frame(turning_walk[:40], "z-up")) < 1.0
+    text = out.read_text()
+    assert text.count("CHANNELS 3 Zrotation Xrotation Yrotation") == 17 and "Zrotation Yrotation" not in text
 
 
 def test_command_line_refuses_bad_arrays(tmp_path, capsys):

@@ -16,7 +16,8 @@ Schema (version 1)::
       "parents": [-1, 0, 1, ...],          # J parent indices, -1 for the root
       "frames": [                          # one per frame, in order, consecutive
         {"frame": 0,                       # the frame's number in the video (first_frame + index)
-         "interpolated": false,            # true: the detector found nobody; the 2D pose was filled in time
+         "interpolated": false,            # optional (absent: not known): true when the detector found nobody
+                                           # in this frame and its 2D pose was filled in time
          "joints": [[x, y, z], ...],       # J positions
          "seen": [true, false, ...]},      # optional, J flags: the detector saw this joint (else filled)
         ...
@@ -57,7 +58,7 @@ class JointsFile:
     joint_names: tuple[str, ...]
     parents: tuple[int, ...]
     frames: np.ndarray                  # (T,) video frame numbers
-    interpolated: np.ndarray            # (T,) bool
+    interpolated: np.ndarray | None     # (T,) bool, or None when the file does not say
     seen: np.ndarray | None             # (T, J) bool, or None when the file has none
     axes: str                           # "camera", "z-up" or "y-up"
     trajectory_added: bool
@@ -91,8 +92,9 @@ def write_joints_json(path, poses, fps: float, joint_names, *, first_frame: int 
     """Write `poses` (T, J, 3) metres in `axes` as a relpose-joints JSON file (schema in the module's docstring).
 
     `trajectory` (T, 3) metres, when given, is added to every joint (the positions are then absolute);
-    `interpolated` (T,) flags frames the detector missed, `seen` (T, J) the joints it saw; `parents` defaults
-    to those of the skeleton named by `joint_names` (Human3.6M-17 or HumanEva-15)."""
+    `interpolated` (T,) flags frames the detector missed, `seen` (T, J) the joints it saw (each left out of the
+    file when not given: not known); `parents` defaults to those of the skeleton named by `joint_names`
+    (Human3.6M-17 or HumanEva-15)."""
     path = check_output_file(path, "the joints file", overwrite=overwrite, suffixes=(".json",))
     poses = np.asarray(poses, dtype=float)
     joint_names = tuple(str(n) for n in joint_names)
@@ -119,8 +121,10 @@ def write_joints_json(path, poses, fps: float, joint_names, *, first_frame: int 
     rounded = np.round(poses, DECIMALS).tolist()
     frame_list = []
     for t in range(frames):
-        entry = {"frame": first_frame + t, "interpolated": bool(interpolated[t]) if interpolated is not None else False,
-                 "joints": rounded[t]}
+        entry = {"frame": first_frame + t}
+        if interpolated is not None:
+            entry["interpolated"] = bool(interpolated[t])
+        entry["joints"] = rounded[t]
         if seen is not None:
             entry["seen"] = seen[t].tolist()
         frame_list.append(entry)
@@ -206,8 +210,9 @@ def read_joints_json(path) -> JointsFile:
     joints = len(names)
     poses = np.empty((len(entries), joints, 3))
     numbers = np.empty(len(entries), dtype=np.int64)
-    interpolated = np.zeros(len(entries), dtype=bool)
-    has_seen = isinstance(entries[0], dict) and "seen" in entries[0]
+    first = entries[0] if isinstance(entries[0], dict) else {}
+    has_interpolated, has_seen = "interpolated" in first, "seen" in first
+    interpolated = np.zeros(len(entries), dtype=bool) if has_interpolated else None
     seen = np.zeros((len(entries), joints), dtype=bool) if has_seen else None
     for t, entry in enumerate(entries):
         where = f"frames[{t}]"
@@ -220,9 +225,12 @@ def read_joints_json(path) -> JointsFile:
             raise bad(f"{where}.frame", f"is {number}, but frames must be consecutive (the one before is "
                                          f"{numbers[t - 1]})")
         numbers[t] = number
-        if not isinstance(entry.get("interpolated"), bool):
-            raise bad(f"{where}.interpolated", "must be true or false")
-        interpolated[t] = entry["interpolated"]
+        if has_interpolated != ("interpolated" in entry):
+            raise bad(f"{where}.interpolated", "must be in every frame or in none")
+        if has_interpolated:
+            if not isinstance(entry["interpolated"], bool):
+                raise bad(f"{where}.interpolated", "must be true or false")
+            interpolated[t] = entry["interpolated"]
         points = entry.get("joints")
         if not (isinstance(points, list) and len(points) == joints
                 and all(isinstance(p, list) and len(p) == 3 and all(_number(x) for x in p) for p in points)):
