@@ -1,7 +1,6 @@
 """Person size normalisation (relpose.wild.person_scale): the size measure on figures of known size, the zoom
 that makes it the reference, where the zoomed person ends up, and the lifted height of one body seen from 2 m
 and from 8 m with the in-the-wild model."""
-import os
 from pathlib import Path
 
 import numpy as np

@@ -89,7 +89,7 @@ def normalise_person_size(keypoints_px, width: float, height: float, layout: str
     the person stays where they were in the image; "image-centre": zoomed about the image centre, which is
     what a camera with a `zoom` times longer focal length would have seen (the person moves away from the
     centre as they grow). Measured on the DeepMimic clips from 4-8 m (python -m relpose.lab.wild_distance):
-    recentring gives the lowest MPJPE, 6-17 mm below the other two; the model's input includes the absolute
+    recentring gives the lowest MPJPE, 9-17 mm below the other two; the model's input includes the absolute
     2D position, and its training subjects are near the image centre.
     """
     if placement not in PLACEMENTS:
