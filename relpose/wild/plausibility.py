@@ -1,13 +1,16 @@
 """How plausible is a lifted pose sequence when there is no ground truth to compare with?
 
-Four checks that need only the predicted 3D poses (T, J, 3) in metres, camera space (x right, y down,
+Five checks that need only the predicted 3D poses (T, J, 3) in metres, camera space (x right, y down,
 z forward), root-relative, and the skeleton's joint names:
 
 - bone length variation: a real person's bones keep their length, so any change over frames is error;
 - left/right asymmetry: mirrored bones (LHip-LKnee and RHip-RKnee) of one person have about the same length;
 - foot sliding: a planted foot does not move over the floor. The poses are root-relative, so the root
-  is first placed in the camera from the 2D keypoints (`pseudo_trajectory`);
-- joint angles outside human limits: knees and elbows folded beyond 165 degrees, knees bent backwards.
+  is first placed in the camera from the 2D keypoints (`pseudo_trajectory`, relpose.wild.trajectory);
+- joint angles outside human limits: knees and elbows folded beyond 165 degrees, knees bent backwards;
+- body size: the height from bone lengths and the body's proportions (shoulder width, hip width, leg
+  length, arm span over height) against adult and child ranges (relpose.wild.anthropometry). A model that
+  reads a person's size from their size in the image makes a far pedestrian a child and a near one a giant.
 
 `plausibility_report` runs them all and prints a table or a one-line summary.
 """
@@ -18,29 +21,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UserError
-from ..skeleton import H36M_17, HUMANEVA_15, Skeleton
+from ..skeleton import Skeleton
 from ..tables import text_table
+from .anthropometry import ADULT_HEIGHT_M, ADULT_RANGES, CHILD_HEIGHT_M, CHILD_RANGES, body_height, proportions
+from .trajectory import check_poses as _check_poses
+# feet and pseudo_trajectory live in relpose.wild.trajectory and are used here (and imported from here by callers)
+from .trajectory import feet, planted_feet, pseudo_trajectory
 
 FOLD_LIMIT_DEG = 165.0          # knee/elbow flexion beyond this is outside human range (0 = straight)
 HYPEREXTENSION_LIMIT_DEG = -10.0  # signed knee flexion below this: the knee bends backwards
 _PELVIS = ("Hip", "Pelvis")     # H36M-17 calls the pelvis "Hip", HumanEva-15 "Pelvis"
 _ANKLES = ("Foot", "Ankle")     # H36M-17 "LFoot" is the ankle joint, HumanEva-15 says "LAnkle"
-# Joints of the torso and the legs: the weak-perspective depth reference (arms move and foreshorten too much).
-_TORSO_LEGS = {"Hip", "Pelvis", "Spine", "Thorax", "LHip", "RHip", "LKnee", "RKnee", "LFoot", "RFoot",
-               "LAnkle", "RAnkle"}
 
 
 # ------------------------------------------------------------------------------------- helpers
-def _check_poses(poses, skeleton: Skeleton, min_frames: int = 1) -> np.ndarray:
-    poses = np.asarray(poses, dtype=float)
-    if poses.ndim != 3 or poses.shape[1:] != (skeleton.num_joints, 3):
-        raise UserError(f"expected poses of shape (T, {skeleton.num_joints}, 3) for skeleton {skeleton.name}, "
-                        f"got {poses.shape}")
-    if len(poses) < min_frames:
-        raise UserError(f"need at least {min_frames} frames, got {len(poses)}")
-    return poses
-
-
 def _index(skeleton: Skeleton, *candidates: str) -> int | None:
     for name in candidates:
         if name in skeleton.joint_names:
@@ -150,93 +144,6 @@ def left_right_asymmetry(poses, skeleton: Skeleton) -> Asymmetry:
 
 
 # ----------------------------------------------------------------------------- 3. foot sliding
-def _reference_bones(skeleton: Skeleton) -> list[tuple[int, int]]:
-    names = skeleton.joint_names
-    chosen = [(c, p) for c, p in skeleton.bones() if names and names[c] in _TORSO_LEGS and names[p] in _TORSO_LEGS]
-    return chosen or skeleton.bones()
-
-
-def pseudo_trajectory(poses, keypoints_2d_pixels, width: float, height: float, focal: float | None = None,
-                      root: int = 0, skeleton: Skeleton | None = None, method: str = "perspective") -> np.ndarray:
-    """Camera-space position (T, 3) of the root joint of root-relative poses, from their 2D keypoints.
-
-    method="weak" (weak perspective): depth z = focal * (length of a reference in 3D) / (its length in
-    the image, pixels). The reference is the torso and leg bones (all bones where the skeleton has no
-    such names); its 3D length is taken on the x, y components of the bones, as seen from the camera,
-    so that a bone pointing at the camera, short in the image, does not make the person look far away.
-    x, y: the 2D root back-projected at that depth.
-
-    method="perspective" (the default): the root that best reprojects every joint, by linear least
-    squares on (x + X_j) = a_j (z + Z_j), (y + Y_j) = b_j (z + Z_j), where (a_j, b_j) are the joint's
-    normalised image coordinates. Weak perspective ignores that a leg swinging towards the camera looks
-    bigger: on a walk seen at 6 m its depth wobbles by ~1.5% (9 cm) with the gait, which reads as tens
-    of cm/s of foot sliding; the least-squares root is exact for exact 2D. A third keypoint channel, if
-    any, weights the joints (detector confidences).
-
-    Assumptions: a pinhole camera without distortion, principal point at the image centre and, by
-    default, focal = image width in pixels (about a 53 degree horizontal field of view, typical of
-    phones and webcams); pass `focal` when it is known. Frames that cannot be placed get NaN.
-
-    `skeleton` defaults to the Human3.6M-17 layout when the poses have 17 joints, HumanEva-15 for 15.
-    """
-    poses = np.asarray(poses, dtype=float)
-    kp_all = np.asarray(keypoints_2d_pixels, dtype=float)
-    kp = kp_all[..., :2]
-    if skeleton is None:
-        skeleton = _default_skeleton(poses.shape[1] if poses.ndim == 3 else -1)
-    poses = _check_poses(poses, skeleton)
-    if kp.shape != poses.shape[:2] + (2,):
-        raise UserError(f"keypoints_2d must be (T, J, 2) in the poses' joint layout {poses.shape[:2]}, got {kp.shape}")
-    f = float(width if focal is None else focal)
-    centre = np.array([width / 2, height / 2])
-    ab = (kp - centre) / f                                      # normalised image coordinates
-    rel = poses - poses[:, root:root + 1]
-    if method == "weak":
-        child, parent = np.array(_reference_bones(skeleton)).T
-        len_3d = np.linalg.norm(rel[:, child, :2] - rel[:, parent, :2], axis=-1).sum(-1)
-        len_2d = np.linalg.norm(ab[:, child] - ab[:, parent], axis=-1).sum(-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = np.where(len_2d * f > 1.0, len_3d / len_2d, np.nan)   # under a pixel: no depth
-        return np.concatenate([ab[:, root] * z[:, None], z[:, None]], -1)
-    if method != "perspective":
-        raise UserError(f"method must be 'perspective' or 'weak', got {method!r}")
-    w = kp_all[..., 2] if kp_all.shape[-1] > 2 else np.ones(kp.shape[:2])
-    w = np.where(np.isfinite(ab).all(-1) & np.isfinite(w), w, 0.0)
-    ab = np.nan_to_num(ab)
-    T, n = kp.shape[:2]
-    # rows [1, 0, -a_j] . (x, y, z) = a_j Z_j - X_j and [0, 1, -b_j] . (x, y, z) = b_j Z_j - Y_j
-    A = np.zeros((T, n, 2, 3))
-    A[..., 0, 0] = A[..., 1, 1] = 1.0
-    A[..., 2] = -ab
-    b = ab * rel[..., 2:] - rel[..., :2]
-    A, b, w2 = A.reshape(T, 2 * n, 3), b.reshape(T, 2 * n), np.repeat(w, 2, axis=1)
-    AtA = np.einsum("tki,tk,tkj->tij", A, w2, A)
-    Atb = np.einsum("tki,tk,tk->ti", A, w2, b)
-    ok = (w > 0).sum(1) >= 2                    # two points fix the three unknowns
-    out = np.full((T, 3), np.nan)
-    if ok.any():
-        out[ok] = np.linalg.solve(AtA[ok] + 1e-12 * np.eye(3), Atb[ok][..., None])[..., 0]
-    return out
-
-
-def _default_skeleton(num_joints: int) -> Skeleton:
-    for s in (H36M_17, HUMANEVA_15):
-        if s.num_joints == num_joints:
-            return s
-    raise UserError(f"no default skeleton has {num_joints} joints; pass skeleton=")
-
-
-def feet(skeleton: Skeleton) -> tuple[int, int]:
-    """Indices of the (left, right) ankle joints, found by name."""
-    _require_names(skeleton, "foot sliding")
-    for suffix in _ANKLES:
-        left, right = _index(skeleton, "L" + suffix), _index(skeleton, "R" + suffix)
-        if left is not None and right is not None:
-            return left, right
-    raise UserError(f"skeleton {skeleton.name} has no feet: foot sliding needs joints named LFoot/RFoot or "
-                    f"LAnkle/RAnkle, it has {', '.join(skeleton.joint_names)}")
-
-
 @dataclass(frozen=True)
 class FootSliding:
     planted: np.ndarray          # (T, 2) bool, left then right foot
@@ -261,26 +168,15 @@ def foot_sliding(positions, skeleton: Skeleton, fps: float, up=(0.0, -1.0, 0.0),
 
     A foot is planted in a frame when its height along `up` is within `contact_height` (m) of the lowest
     height of either foot in the frames within ±`window_s` seconds (the floor there), and it is the
-    slower of the two feet (ties: both). Its sliding is its speed perpendicular to `up` (central
-    differences). The default `up` is -y: camera space with a level camera.
+    slower of the two feet (ties: both; relpose.wild.trajectory.planted_feet). Its sliding is its speed
+    perpendicular to `up` (central differences). The default `up` is -y: camera space with a level camera.
     """
     left, right = feet(skeleton)
     positions = _check_poses(positions, skeleton, min_frames=2)
     up = _unit(np.asarray(up, dtype=float))
-    p = positions[:, [left, right]]                           # (T, 2, 3)
-    h = p @ up
-    w = max(int(round(window_s * fps)), 0)
-    # per-frame floor estimate: lowest height of either foot in the window (fmin skips NaN frames;
-    # the edges use the part of the window inside the take)
-    padded = np.pad(np.fmin(h[:, 0], h[:, 1]), w, constant_values=np.inf)
-    floor = np.fmin.reduce(np.lib.stride_tricks.sliding_window_view(padded, 2 * w + 1), axis=-1)
-    v = np.gradient(p, axis=0) * fps
-    speed = np.linalg.norm(v, axis=-1)
+    v = np.gradient(positions[:, [left, right]], axis=0) * fps
     horizontal = np.linalg.norm(v - (v @ up)[..., None] * up, axis=-1)
-    with np.errstate(invalid="ignore"):   # NaN frames (no trajectory) compare False: never planted
-        low = h - floor[:, None] <= contact_height
-        slower = speed <= speed[:, ::-1] + 1e-6   # equal speeds (a rigid pose translating) tie despite rounding
-    return FootSliding(low & slower, horizontal)
+    return FootSliding(planted_feet(positions, skeleton, fps, up, contact_height, window_s), horizontal)
 
 
 # ------------------------------------------------------------------------------- 4. joint angles
@@ -360,7 +256,65 @@ def joint_limits(poses, skeleton: Skeleton, fold_limit_deg: float = FOLD_LIMIT_D
     return JointLimits(tuple(t[0] for t in triplets), np.stack(flexion, 1), signed, np.stack(outside, 1))
 
 
-# ------------------------------------------------------------------------------------ 5. report
+# -------------------------------------------------------------------------------- 5. body size
+def _range_text(low: float, high: float, scale: float = 1.0, fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(low * scale)}-{fmt.format(high * scale)}"
+
+
+@dataclass(frozen=True)
+class BodySize:
+    """The height (metres, from bone lengths: relpose.wild.anthropometry.body_height) and the proportions
+    (ratios to the height) of the lifted body, judged against adult and child ranges."""
+
+    height_m: float
+    ratios: dict
+
+    def height_verdict(self) -> str:
+        """'' inside the adult range, else why not, e.g. 'below the adult range 1.45-2.00 m (a child, ...)'."""
+        (low, high), (child_low, _) = ADULT_HEIGHT_M, CHILD_HEIGHT_M
+        adult = f"the adult range {_range_text(low, high)} m"
+        if self.height_m < child_low:
+            return f"below {adult} and a child's {child_low:.2f} m (the person's size was misread)"
+        if self.height_m < low:
+            return f"below {adult} (a child, or the person's size was misread)"
+        if self.height_m > high:
+            return f"above {adult} (the person's size was misread, e.g. someone close to the camera)"
+        return ""
+
+    def proportion_verdicts(self) -> dict:
+        """{proportion: why it is outside the adult range} for those that are."""
+        out = {}
+        for name, value in self.ratios.items():
+            low, high = ADULT_RANGES[name]
+            if low <= value <= high:
+                continue
+            side = "below" if value < low else "above"
+            child_low, child_high = CHILD_RANGES[name]
+            child = " (a child's)" if child_low <= value <= child_high else ""
+            out[name] = f"{side} the adult range {_range_text(low, high, 100, '{:.0f}')}%{child}"
+        return out
+
+    @property
+    def plausible(self) -> bool:
+        return not self.height_verdict() and not self.proportion_verdicts()
+
+    def summary(self) -> str:
+        """'height 1.72 m', with what is outside the adult ranges: 'height 1.13 m: below the adult range ...'."""
+        text = f"height {self.height_m:.2f} m"
+        if self.height_verdict():
+            text += f": {self.height_verdict()}"
+        off = self.proportion_verdicts()
+        if off:
+            text += "; " + ", ".join(f"{name} {100 * self.ratios[name]:.0f}% of height {why}" for name, why in off.items())
+        return text
+
+
+def body_size(poses, skeleton: Skeleton) -> BodySize:
+    poses = _check_poses(poses, skeleton)
+    return BodySize(body_height(poses, skeleton), proportions(poses, skeleton))
+
+
+# ------------------------------------------------------------------------------------ 6. report
 @dataclass(frozen=True)
 class PlausibilityReport:
     frames: int
@@ -371,6 +325,8 @@ class PlausibilityReport:
     foot_sliding: FootSliding | None = None
     foot_sliding_note: str = ""               # why foot_sliding is None
     trajectory: np.ndarray | None = field(default=None, repr=False)   # the pseudo-trajectory used
+    body: BodySize | None = None              # height and proportions
+    body_note: str = ""                       # why body is None
 
     def rows(self) -> list[tuple[str, float | None, str, str]]:
         """(metric, value, unit, what it means); value None where it could not be measured."""
@@ -394,6 +350,21 @@ class PlausibilityReport:
         rows.append(("frames outside human limits", jl.frames_outside_pct, "%",
                      f"knee/elbow folded > {FOLD_LIMIT_DEG:g} deg or knee bent backwards < {HYPEREXTENSION_LIMIT_DEG:g} deg; "
                      f"by joint: {worst_joints}"))
+        rows += self._body_rows()
+        return rows
+
+    def _body_rows(self) -> list[tuple[str, float | None, str, str]]:
+        if self.body is None:
+            return [("height", None, "cm", f"not measured: {self.body_note}")]
+        low, high = ADULT_HEIGHT_M
+        verdict = self.body.height_verdict() or f"adults {low:.2f}-{high:.2f} m"
+        rows = [("height", 100 * self.body.height_m, "cm", f"head top to floor from bone lengths; {verdict}")]
+        off = self.body.proportion_verdicts()
+        for name, value in self.body.ratios.items():
+            a, b = ADULT_RANGES[name]
+            c, d = CHILD_RANGES[name]
+            rows.append((f"{name} / height", 100 * value, "%", f"adults {100 * a:.0f}-{100 * b:.0f}%, children "
+                         f"{100 * c:.0f}-{100 * d:.0f}%" + (f": {off[name]}" if name in off else "")))
         return rows
 
     def table(self) -> str:
@@ -416,7 +387,8 @@ class PlausibilityReport:
         limits = f"{jl.frames_outside_pct:.1f}% of frames with a joint outside human limits"
         if joints:
             limits += f" ({', '.join(joints[:2])})"
-        return (f"plausibility: bone length varies {bv.median_pct:.1f}% (median, max {bv.max_pct:.1f}%), "
+        body = self.body.summary() if self.body is not None else f"height n/a ({self.body_note})"
+        return (f"plausibility: bone length varies {bv.median_pct:.1f}% (median, max {bv.max_pct:.1f}%), {body}, "
                 f"left/right asymmetry {asym.mean_pct:.1f}%, {sliding}, {limits}")
 
 
@@ -441,6 +413,11 @@ def plausibility_report(poses, skeleton: Skeleton, fps: float, keypoints_2d=None
             else:
                 trajectory = pseudo_trajectory(poses, keypoints_2d, width, height, focal, skeleton=skeleton)
                 sliding = foot_sliding(poses + trajectory[:, None], skeleton, fps)
+    body, body_note = None, ""
+    try:
+        body = body_size(poses, skeleton)
+    except UserError as e:
+        body_note = str(e)
     return PlausibilityReport(len(poses), float(fps), bone_length_variation(poses, skeleton),
                               left_right_asymmetry(poses, skeleton), joint_limits(poses, skeleton),
-                              sliding, note, trajectory)
+                              sliding, note, trajectory, body, body_note)
