@@ -46,6 +46,8 @@ MIN_FPS, MAX_FPS = 0.01, 100_000.0   # one frame in 100 s (a time-lapse) .. a hi
 MAX_FRAMES = 1_000_000           # frames of one video's keypoints (9 hours at 30 fps); every array of the
                                  # video (detections, keypoints, the lifter's input) grows with it
 MAX_FRAME_NUMBER = 100_000_000   # a frame of a video, e.g. the first one detected (23 days at 50 fps)
+# A video whose frame rate nobody recorded is shown and judged as if at 25 fps (PAL, a common camera rate).
+DEFAULT_VIDEO_FPS = 25.0
 KEYPOINT_REACH = 100             # keypoints may lie outside the frame (detectors place hidden joints there),
                                  # but not this many frame sizes away
 

@@ -13,6 +13,7 @@ from .cameras import normalize_screen_coordinates
 from .errors import UserError
 from .evaluate import predict_sequence
 from .keypoint_layouts import get_layout
+from .person_scale import zoom_to_training_size
 from .skeleton import H36M_17, HUMANEVA_15
 
 # Rates closer than this are taken as equal (30 vs 29.97 fps): resampling would only blur.
@@ -100,12 +101,14 @@ def lift_sequence(model, keypoints, *, fps: float | None = None, model_fps: floa
 
 
 def lift_keypoints(model, keypoints_pixels, width: int, height: int, *, layout: str, fps: float | None = None,
-                   model_fps: float | None = None, tta: bool = True, batch_size: int = 1024, device=None,
-                   log=print) -> np.ndarray:
+                   model_fps: float | None = None, tta: bool = True, person_size: str = "normalise",
+                   batch_size: int = 1024, device=None, log=print) -> np.ndarray:
     """One video's (T, J, 2) pixel keypoints in `layout` -> (T, J_out, 3) poses, for notebooks and scripts.
 
     Converts the layout to the model's input layout (model.config.input_layout; Human3.6M-17 when it
-    does not say), normalises by the frame size as training did, and lifts at the model's frame rate.
+    does not say), normalises by the frame size as training did, zooms the take so the person is as big
+    as in training (relpose.person_scale; person_size="keep" does not), and lifts at the model's frame
+    rate: what `make wild` and `python -m relpose -d custom ... --render` do with the same keypoints.
     """
     source = get_layout(layout)
     wanted = get_layout(model.config.input_layout or skeleton_for(model.config.num_joints).name)
@@ -119,6 +122,7 @@ def lift_keypoints(model, keypoints_pixels, width: int, height: int, *, layout: 
     left, right = wanted.symmetry
     skeleton = skeleton_for(model.config.num_joints)
     x = normalize_screen_coordinates(kps, width, height).astype(np.float32)
+    x, _ = zoom_to_training_size(x, width, height, wanted.name, person_size, log)
     return lift_sequence(model, x, fps=fps, model_fps=model_fps, tta=tta, kps_left=left, kps_right=right,
                          joints_left=skeleton.joints_left, joints_right=skeleton.joints_right,
                          batch_size=batch_size, device=device)

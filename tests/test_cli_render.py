@@ -56,7 +56,7 @@ def test_render_from_args_exports_and_renders(tmp_path, monkeypatch):
     args = SimpleNamespace(viz_subject="S1", viz_action="Walking", viz_camera=0, viz_output=str(tmp_path / "r.gif"),
                            viz_export=str(tmp_path / "p.npy"), viz_bitrate=500, viz_no_ground_truth=False,
                            viz_limit=3, viz_downsample=1, viz_size=1, viz_video=None, viz_skip=0,
-                           test_time_augmentation=False, eval_batch_size=64, amp=False)
+                           test_time_augmentation=False, eval_batch_size=64, amp=False, keep_person_size=False)
     logs = []
     render_from_args(args, dataset, model=None, device="cpu", log=logs.append)
     assert seen["n"] == T and seen["tta"] is False

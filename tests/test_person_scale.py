@@ -1,4 +1,4 @@
-"""Person size normalisation (relpose.wild.person_scale): the size measure on figures of known size, the zoom
+"""Person size normalisation (relpose.person_scale): the size measure on figures of known size, the zoom
 that makes it the reference, where the zoomed person ends up, and the lifted height of one body seen from 2 m
 and from 8 m with the in-the-wild model."""
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 
 from relpose.errors import UserError
 from relpose.keypoint_layouts import get_layout
-from relpose.wild.person_scale import (PLACEMENTS, TRAINING_PERSON_SIZE, normalise_person_size, person_size_px,
+from relpose.person_scale import (PLACEMENTS, TRAINING_PERSON_SIZE, normalise_person_size, person_size_px,
                                        torso_legs_length, training_person_size)
 
 ROOT = Path(__file__).resolve().parents[1]

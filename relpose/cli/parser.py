@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--viz-export", metavar="PATH", help="output file name for coordinates (.npy)")
     a("--viz-bitrate", type=int, default=3000, metavar="N", help="bitrate for mp4 videos")
     a("--viz-no-ground-truth", action="store_true", help="do not show ground-truth poses")
+    a("--keep-person-size", action="store_true",
+      help="-d custom: lift the person at the size seen (default: zoomed to the size the model was trained on, "
+           "relpose.person_scale)")
     a("--viz-limit", type=int, default=-1, metavar="N", help="only render first N frames")
     a("--viz-downsample", type=int, default=1, metavar="N", help="downsample FPS by a factor N")
     a("--viz-size", type=int, default=5, metavar="N", help="image size")

@@ -18,7 +18,7 @@ def render_from_args(args, dataset, model, device, model_fps=None, log=print) ->
         export=args.viz_export, tta=args.test_time_augmentation, ground_truth=not args.viz_no_ground_truth,
         limit=args.viz_limit, downsample=args.viz_downsample, size=args.viz_size, bitrate=args.viz_bitrate,
         video=args.viz_video, video_skip=args.viz_skip, batch_size=args.eval_batch_size, device=device,
-        amp=args.amp, model_fps=model_fps, log=log)
+        amp=args.amp, model_fps=model_fps, person_size="keep" if args.keep_person_size else "normalise", log=log)
     if not dataset.has_3d(args.viz_subject):   # no ground truth: say how plausible the poses are
         log(take_plausibility(dataset, args.viz_subject, args.viz_action, args.viz_camera, prediction,
                               model_fps).summary())

@@ -21,8 +21,9 @@ import numpy as np
 
 from ..cameras import camera_to_world, image_coordinates
 from ..errors import UserError
-from ..lift import lift_sequence, needs_resampling
 from ..files import atomic_path
+from ..lift import lift_sequence, needs_resampling
+from ..person_scale import zoom_to_training_size
 from ..wild.video import for_ffmpeg as _for_ffmpeg
 from .primitives import display_coordinates, natural_key
 
@@ -279,7 +280,8 @@ def validate_selection(available, subject, action, camera) -> None:
 def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, output=None, export=None,
                 tta: bool = True, ground_truth: bool = True, limit: int = -1, downsample: int = 1, size: int = 5,
                 bitrate: int = 3000, video=None, video_skip: int = 0, batch_size: int = 1024, device=None,
-                amp: bool = False, model_fps: float | None = None, log=print) -> np.ndarray:
+                amp: bool = False, model_fps: float | None = None, person_size: str = "normalise",
+                log=print) -> np.ndarray:
     """The paper's `--render` as a function: predict one take as seen by one camera, export it and/or animate it.
 
     As published: the prediction is saved in camera space (`export`, .npy); for the animation (`output`,
@@ -289,7 +291,9 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
 
     A video of a custom data set is lifted at the model's frame rate (`model_fps`, what its checkpoint
     records) and the poses brought back to the video's: one pose per video frame (relpose.lift). Data
-    sets with 3D are lifted at their own rate, as the published evaluation does.
+    sets with 3D are lifted at their own rate, as the published evaluation does. A custom video's person is
+    zoomed to the size the model learned (relpose.person_scale; person_size="keep" does not), as every
+    route that lifts a video does.
     """
     available = {s: {a: len(cams) for a, cams in acts.items()} for s, acts in dataset.positions_2d.items()}
     validate_selection(available, subject, action, camera)
@@ -306,8 +310,13 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
     elif dataset.video_fps is not None and model_fps and not fps:
         log(f"INFO: the keypoint file does not record the video's frame rate; lifting as if it were the model's "
             f"{model_fps:g} fps (write it with --fps or --video to resample)")
+    cam = (dataset.cameras.get(subject) or next(iter(dataset.cameras.values())))[camera]
+    lifted_keypoints = keypoints
+    if dataset.video_fps is not None:   # a custom video: no 3D, any person size
+        lifted_keypoints, _ = zoom_to_training_size(keypoints, cam["res_w"], cam["res_h"], dataset.input_layout().name,
+                                                    person_size, log)
     prediction = lift_sequence(
-        model, keypoints, fps=fps if dataset.video_fps is not None else None, model_fps=model_fps, tta=tta,
+        model, lifted_keypoints, fps=fps if dataset.video_fps is not None else None, model_fps=model_fps, tta=tta,
         kps_left=dataset.kps_left, kps_right=dataset.kps_right, joints_left=dataset.joints_left,
         joints_right=dataset.joints_right, batch_size=batch_size, device=device, amp=amp)
     if export:
@@ -316,8 +325,6 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
     if not output:
         return prediction
 
-    cams = dataset.cameras.get(subject) or next(iter(dataset.cameras.values()))
-    cam = cams[camera]
     shown = prediction
     if truth is not None:
         trajectory = truth[:, :1]

@@ -327,6 +327,7 @@ class PlausibilityReport:
     trajectory: np.ndarray | None = field(default=None, repr=False)   # the pseudo-trajectory used
     body: BodySize | None = None              # height and proportions
     body_note: str = ""                       # why body is None
+    left_out: int = 0                         # frames not checked (filled in time: nobody was detected there)
 
     def rows(self) -> list[tuple[str, float | None, str, str]]:
         """(metric, value, unit, what it means); value None where it could not be measured."""
@@ -373,7 +374,13 @@ class PlausibilityReport:
         body = [[m, "n/a" if v is None or not np.isfinite(v) else f"{v:.1f}", u, what.ljust(wide)]
                 for m, v, u, what in rows]
         return text_table(["metric", "value", "unit", "what it means".ljust(wide)], body, sep="  ",
-                          title=f"plausibility of {self.frames} frames at {self.fps:g} fps (no ground truth needed)")
+                          title=f"plausibility of {self.frames} frames at {self.fps:g} fps (no ground truth needed"
+                                f"{self._left_out_text()})")
+
+    def _left_out_text(self) -> str:
+        if not self.left_out:
+            return ""
+        return f"; {self.left_out} frame{'s' if self.left_out != 1 else ''} with nobody detected, filled in time, left out"
 
     def summary(self) -> str:
         bv, asym, jl, fs = self.bone_variation, self.asymmetry, self.joint_limits, self.foot_sliding
@@ -389,14 +396,41 @@ class PlausibilityReport:
             limits += f" ({', '.join(joints[:2])})"
         body = self.body.summary() if self.body is not None else f"height n/a ({self.body_note})"
         return (f"plausibility: bone length varies {bv.median_pct:.1f}% (median, max {bv.max_pct:.1f}%), {body}, "
-                f"left/right asymmetry {asym.mean_pct:.1f}%, {sliding}, {limits}")
+                f"left/right asymmetry {asym.mean_pct:.1f}%, {sliding}, {limits}{self._left_out_text()}")
 
 
 def plausibility_report(poses, skeleton: Skeleton, fps: float, keypoints_2d=None, width: float | None = None,
-                        height: float | None = None, focal: float | None = None) -> PlausibilityReport:
+                        height: float | None = None, focal: float | None = None, checked=None) -> PlausibilityReport:
     """All checks on root-relative camera-space poses (T, J, 3). Foot sliding needs the 2D keypoints
-    (pixels, the poses' joint layout) and the image size to place the root (`pseudo_trajectory`)."""
+    (pixels, the poses' joint layout) and the image size to place the root (`pseudo_trajectory`).
+
+    `checked` (T,) bool: the frames to judge (default all). Frames where nobody was detected hold poses
+    lifted from keypoints filled in time: they say nothing of the model and are left out. Foot speeds are
+    still taken over consecutive frames of the whole take, then kept for the checked frames only."""
     poses = _check_poses(poses, skeleton)
+    if checked is not None:
+        checked = np.asarray(checked, dtype=bool)
+        if checked.shape != (len(poses),):
+            raise UserError(f"checked must be one flag per frame ({len(poses)}), got shape {checked.shape}")
+        if not checked.any():
+            raise UserError("no frame to check: every frame was filled in time (nobody was detected)")
+        if checked.all():
+            checked = None
+    if checked is not None:
+        full = plausibility_report(poses, skeleton, fps, keypoints_2d, width, height, focal)
+        kept = poses[checked]
+        sliding = full.foot_sliding
+        if sliding is not None:
+            sliding = FootSliding(sliding.planted[checked], sliding.horizontal_speed[checked])
+        body, body_note = full.body, full.body_note
+        try:
+            body = body_size(kept, skeleton)
+        except UserError as e:
+            body, body_note = None, str(e)
+        return PlausibilityReport(len(kept), float(fps), bone_length_variation(kept, skeleton),
+                                  left_right_asymmetry(kept, skeleton), joint_limits(kept, skeleton), sliding,
+                                  full.foot_sliding_note, full.trajectory, body, body_note,
+                                  left_out=int((~checked).sum()))
     sliding, note, trajectory = None, "", None
     if keypoints_2d is None:
         note = "needs the 2D keypoints and the image size to place the root"
@@ -421,3 +455,17 @@ def plausibility_report(poses, skeleton: Skeleton, fps: float, keypoints_2d=None
     return PlausibilityReport(len(poses), float(fps), bone_length_variation(poses, skeleton),
                               left_right_asymmetry(poses, skeleton), joint_limits(poses, skeleton),
                               sliding, note, trajectory, body, body_note)
+
+
+def take_plausibility(dataset, subject: str, action: str, camera: int, poses, model_fps=None) -> PlausibilityReport:
+    """The plausibility checks of poses lifted from one take of `dataset` (no ground truth needed). The root is
+    placed from the 2D keypoints only when they are in the skeleton's own layout (one keypoint per joint).
+    Frames a custom keypoint file marks as filled in time (nobody detected) are left out."""
+    cam = dataset.cameras[subject][camera]
+    keypoints = None
+    if dataset.input_layout().name == dataset.skeleton.name:
+        keypoints = image_coordinates(dataset.positions_2d[subject][action][camera], w=cam["res_w"], h=cam["res_h"])
+    fps = dataset.fps_of(subject) or model_fps or DEFAULT_FPS
+    interpolated = cam.get("interpolated")
+    checked = None if interpolated is None else ~np.asarray(interpolated, dtype=bool)
+    return plausibility_report(poses, dataset.skeleton, fps, keypoints, cam["res_w"], cam["res_h"], checked=checked)

@@ -8,7 +8,7 @@ z = 0, so the body can be shown moving through space.
 
 Scale: a single image cannot tell a small person near the camera from a big one far away. The depth found
 is that of a body of the lifted body's size, so it is as right as that size is (a lifted body 10% too tall
-is placed 10% too far). When the keypoints were zoomed before lifting (relpose.wild.person_scale), place
+is placed 10% too far). When the keypoints were zoomed before lifting (relpose.person_scale), place
 the body against the video's own keypoints and focal length: the zoom changed what the model saw, not where
 the person is, and a body lifted at a typical size then lands at the depth where a person of that size
 would look as big as the person does in the video.
@@ -36,7 +36,6 @@ DERIVED_JOINTS = ("Spine", "Thorax", "Nose", "Head")
 # plane's tilt about that line open; the prior closes it, and feet spread wider than this outweigh it. On the
 # lifted DeepMimic clips (relpose.lab.wild_distance) 0.1 gave the floor 1-2 degrees closer at 6-8 m than 0.3.
 PRIOR_SPREAD = 0.1
-DEFAULT_FPS = 25.0
 
 
 # ------------------------------------------------------------------------------------- helpers

@@ -13,7 +13,7 @@ A view where the body leaves the image in some frame is skipped and counted. The
 set's: COCO-17 points of the bodies (relpose.synth.coco), detector noise of the synthetic generator, converted
 to Human3.6M-17 (relpose.synth.generator.coco_detections). Each view is lifted by the in-the-wild model
 (relpose.lift.lift_keypoints, at the model's frame rate) from the keypoints as they are ("none") and zoomed to
-the training size (relpose.wild.person_scale) three ways: about the person, who stays where they were ("keep"),
+the training size (relpose.person_scale) three ways: about the person, who stays where they were ("keep"),
 moved to the image centre ("recentre"), or about the image centre ("image-centre", a virtual longer lens).
 
 Measured per distance: MPJPE (Protocol #1, root-relative, no scale alignment) and N-MPJPE (mm), the lifted
@@ -44,7 +44,7 @@ from ...synth.coco import coco_keypoints_3d
 from ...synth.generator import coco_detections, project
 from ...tables import text_table
 from ...wild.anthropometry import body_height
-from ...wild.person_scale import PLACEMENTS, TRAINING_PERSON_SIZE, normalise_person_size
+from ...person_scale import PLACEMENTS, TRAINING_PERSON_SIZE, normalise_person_size
 from ...wild.trajectory import camera_trajectory, ground_plane
 from ..settings import find_root
 

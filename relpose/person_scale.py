@@ -19,9 +19,10 @@ import os
 
 import numpy as np
 
-from ..errors import UserError
-from ..keypoint_layouts import get_layout
-from ..skeleton import H36M_17_JOINT_NAMES
+from .cameras import image_coordinates, normalize_screen_coordinates
+from .errors import UserError
+from .keypoint_layouts import get_layout
+from .skeleton import H36M_17_JOINT_NAMES
 
 _J = {name: i for i, name in enumerate(H36M_17_JOINT_NAMES)}
 _LEG_BONES = (("RHip", "RKnee"), ("LHip", "LKnee"), ("RKnee", "RFoot"), ("LKnee", "LFoot"))
@@ -30,7 +31,7 @@ _LEG_BONES = (("RHip", "RKnee"), ("LHip", "LKnee"), ("RKnee", "RFoot"), ("LKnee"
 # the image width (the model's input is normalised by the width): the synthetic training subjects
 # S1, S5, S6, S7, S8, all takes and cameras of data_2d_synth_det_coco.npz (seed 0, size default; 1000 px
 # wide images). Measured with
-#   python -c "from relpose.wild.person_scale import training_person_size; print(training_person_size('data'))"
+#   python -c "from relpose.person_scale import training_person_size; print(training_person_size('data'))"
 # which printed 0.28695 (median over 600 take-camera pairs; quartiles 0.261 and 0.312).
 TRAINING_PERSON_SIZE = 0.2870
 PLACEMENTS = ("keep", "recentre", "image-centre")
@@ -70,7 +71,7 @@ def training_person_size(data_dir="data", subjects=("S1", "S5", "S6", "S7", "S8"
     """The typical person size in the training images, as a fraction of the image width: the median over
     every take and camera of `subjects` of data_dir/data_2d_synth_<keypoints>.npz (Human3.6M-17 pixels of
     `width`-wide images). TRAINING_PERSON_SIZE holds its value for the kit's synthetic set."""
-    from ..safe_npz import load_npz
+    from .safe_npz import load_npz
     path = os.path.join(data_dir, f"data_2d_synth_{keypoints}.npz")
     if not os.path.exists(path):
         raise UserError(f"{path} is missing: make it with `python -m relpose.synth --only {keypoints}`")
@@ -108,3 +109,31 @@ def normalise_person_size(keypoints_px, width: float, height: float, layout: str
     out = kp.copy()
     out[..., :2] = target + zoom * (kp[..., :2] - anchor)
     return out, float(zoom)
+
+
+# How a lift treats the person's size in the image: "normalise" zooms the take to the training size
+# (every route that lifts a video's keypoints does, by default); "keep" lifts the keypoints as they are.
+PERSON_SIZE_CHOICES = ("normalise", "keep")
+
+
+def zoom_to_training_size(keypoints_normalised, width: float, height: float, layout: str = "h36m-17",
+                          person_size: str = "normalise", log=print):
+    """(keypoints, zoom) for lifting one video's keypoints, normalised by the frame width as the model reads
+    them (relpose.cameras.normalize_screen_coordinates): zoomed by `normalise_person_size` (recentred), or
+    as they are with person_size="keep" (zoom 1). A take whose size cannot be measured (no frame with the
+    torso and both legs) is lifted as it is, and `log` says so."""
+    if person_size not in PERSON_SIZE_CHOICES:
+        raise UserError(f"person size {person_size!r}: choose one of {', '.join(PERSON_SIZE_CHOICES)}")
+    kps = np.asarray(keypoints_normalised, dtype=np.float32)
+    if person_size == "keep":
+        return kps, 1.0
+    pixels = image_coordinates(kps[..., :2], w=width, h=height)
+    try:
+        zoomed, zoom = normalise_person_size(pixels, width, height, layout)
+    except UserError as e:
+        if log:
+            log(f"the person's size is not normalised ({e}); lifted at the size seen")
+        return kps, 1.0
+    out = kps.copy()
+    out[..., :2] = normalize_screen_coordinates(zoomed[..., :2], width, height)
+    return out, zoom
