@@ -115,3 +115,101 @@ def test_validate_selection_lists_valid_choices():
     triples = [("S1", "Eating", 0), ("S1", "Eating", 3)]
     with pytest.raises(UserError, match="valid: 0, 3"):
         render.validate_selection(triples, "S1", "Eating", 1)
+
+
+# ----------------------------------------------------------------------------- follow, guessed joints, several people
+
+def walking(T=8, start=(0.0, 0.0)):
+    """A body 1.7 m tall (feet at z = 0) walking 2 m along x from `start`, world space, and keypoints in pixels."""
+    rng = np.random.default_rng(2)
+    pose = rng.normal(size=(17, 3)) * 0.15
+    pose[:, 2] = np.linspace(0, 1.7, 17)
+    poses = np.repeat(pose[None], T, axis=0) + [start[0], start[1], 0.0]
+    poses[..., 0] += np.linspace(0, 2, T)[:, None]
+    pixels = rng.uniform(10, 90, size=(T, 17, 2))
+    return pixels, poses
+
+
+def panels(path, frame: int, count: int):
+    """One GIF frame as RGB, cut into its `count` square panels (input first)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        im.seek(frame)
+        rgb = np.asarray(im.convert("RGB")).astype(int)
+    side = rgb.shape[0]
+    return [rgb[:, k * side:(k + 1) * side] for k in range(count)]
+
+
+def reddish(rgb):
+    return int(((rgb[..., 0] > 150) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)).sum())
+
+
+def dark(rgb):
+    return int((rgb.max(axis=-1) < 80).sum())
+
+
+def test_scene_limits_hold_the_whole_path_far_from_the_origin():
+    _, poses = walking(start=(50.0, -30.0))
+    box, floor = render._scene_limits([poses], "z")
+    pts = poses.reshape(-1, 3)
+    for k in range(3):
+        assert (pts[:, k] >= box[k][0]).all() and (pts[:, k] <= box[k][1]).all()
+    assert floor == 0.0 and box[2][0] == 0.0
+    assert box[0][1] - box[0][0] == pytest.approx(box[1][1] - box[1][0])  # a square floor, true scale
+    assert box[0][1] - box[0][0] >= 2 + 2 * 0.2  # the 2 m walk with a margin
+    lifted = poses + [0, 0, 0.5]
+    assert render._scene_limits([lifted], "z")[1] == 0.0  # the floor stays at z = 0 in world space
+    camera_space = render.display_coordinates(lifted, "-y")
+    assert render._scene_limits([camera_space], "-y")[1] == pytest.approx(camera_space[..., 2].min())  # no floor
+
+
+@pytest.mark.parametrize("follow", ["root", "scene"])
+def test_a_body_far_from_the_origin_is_drawn(tmp_path, follow):
+    pixels, poses = walking(start=(50.0, -30.0))
+    render_to(tmp_path / "far.gif", (pixels, {"Reconstruction": poses}), follow=follow, size=3)
+    _, scene = panels(tmp_path / "far.gif", 4, 2)
+    assert reddish(scene) > 5 and dark(scene) > 20  # right limbs red, the rest black: the body is in view
+
+
+def test_follow_is_checked(tmp_path, sequence):
+    with pytest.raises(UserError, match="follow='camera'.*'root'.*'scene'"):
+        render_to(tmp_path / "f.gif", sequence, follow="camera")
+    assert not (tmp_path / "f.gif").exists()
+
+
+def test_guessed_bones_are_grey_in_both_panels(tmp_path):
+    pixels, poses = walking()
+    guessed = np.zeros((8, 17), bool)
+    guessed[4:] = True  # from frame 4 nothing was seen
+    render_to(tmp_path / "g.gif", (pixels, {"Reconstruction": poses}), guessed=guessed, size=3)
+    for frame, seen in [(1, True), (6, False)]:
+        flat, scene = panels(tmp_path / "g.gif", frame, 2)
+        assert (reddish(flat) > 3) == seen and (reddish(scene) > 3) == seen
+    grey = panels(tmp_path / "g.gif", 6, 2)[1]
+    assert (np.abs(grey - grey.mean(axis=-1, keepdims=True)).max(axis=-1) < 12)[grey.max(axis=-1) < 200].all()
+    with pytest.raises(ValueError, match=r"guessed of 'Reconstruction' has shape \(8, 3\)"):
+        render_to(tmp_path / "g2.gif", (pixels, {"Reconstruction": poses}), guessed=np.zeros((8, 3), bool))
+
+
+def test_mean_root_skips_absent_people():
+    a = np.zeros((3, 17, 3))
+    b = np.ones((3, 17, 3))
+    b[1] = np.nan
+    assert np.allclose(render._mean_root([a, b]), [[0.5] * 3, [0, 0, 0], [0.5] * 3])
+    assert np.allclose(render._mean_root([b]), [[1] * 3, [0] * 3, [1] * 3])  # nobody there: 0, no warning
+
+
+def test_several_people_share_one_panel_and_absent_rows_draw_nothing(tmp_path):
+    pixels, one = walking()
+    two = one + [0.0, 1.0, 0.0]
+    absent = np.full_like(one, np.nan)
+    kps = {"person 1": pixels, "person 2": np.full_like(pixels, np.nan)}
+    n = render_to(tmp_path / "p.mp4", (kps, {"person 1": one, "person 2": two}), follow="scene",
+                  guessed={"person 1": np.zeros((8, 17), bool)})
+    assert n == 8 and mp4_frames(tmp_path / "p.mp4") == (8, (2 * SIZE * DPI, SIZE * DPI))  # input + one 3D panel
+    # A person absent in every frame changes nothing in the 2D panel: no line to the origin.
+    render_to(tmp_path / "alone.gif", ({"person 1": pixels}, {"person 1": one}), size=3)
+    render_to(tmp_path / "ghost.gif", (kps, {"person 1": one, "person 2": absent}), size=3)
+    for frame in (0, 5):
+        alone, ghost = panels(tmp_path / "alone.gif", frame, 2)[0], panels(tmp_path / "ghost.gif", frame, 2)[0]
+        assert np.abs(alone - ghost).max() < 60  # GIF palettes differ on smoothed edges; a light line on black: 200

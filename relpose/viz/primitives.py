@@ -7,6 +7,8 @@ points down, hence the default up_axis "-y"; world space is z-up).
 """
 from __future__ import annotations
 
+import base64
+import io
 import re
 
 import numpy as np
@@ -21,6 +23,15 @@ PALETTES = (
     {"left": "#1f5fbf", "right": "#d62728", "centre": "#333333"},
     {"left": "#8fb8f0", "right": "#f4a09c", "centre": "#a8a8a8"},
 )
+# One palette per person when a figure shows several people (the first is palette 0).
+PERSON_PALETTES = (
+    PALETTES[0],
+    {"left": "#2ca02c", "right": "#ff7f0e", "centre": "#8c564b"},
+    {"left": "#9467bd", "right": "#e377c2", "centre": "#17becf"},
+    {"left": "#bcbd22", "right": "#7f7f7f", "centre": "#000000"},
+)
+# Joints the detector did not see are the model's guesses: drawn grey, dashed and faded.
+GUESSED_COLOUR, GUESSED_OPACITY, GUESSED_LABEL = "#8a8a8a", 0.55, "guessed (not in view)"
 # Rotations from the poses' frame into Plotly's z-up frame (all proper rotations), with axis titles.
 UP_AXES = {
     "z": (np.eye(3), ("x (m)", "y (m)", "z (m)")),
@@ -61,6 +72,52 @@ def segment_coordinates(poses: np.ndarray, index: np.ndarray) -> np.ndarray:
     return out
 
 
+def bones_touching(bones, guessed: np.ndarray) -> np.ndarray:
+    """(..., n_bones) bool: the bone (child, parent) has a guessed end, for a (..., J) bool mask."""
+    if not len(bones):
+        return np.zeros(guessed.shape[:-1] + (0,), dtype=bool)
+    child, parent = np.asarray(bones).T
+    return guessed[..., child] | guessed[..., parent]
+
+
+def hide_bones(segments: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """Polylines (..., L, C) of `segment_index(bones)` with the bones where hidden (..., n_bones) is True made gaps."""
+    if hidden.shape[-1]:
+        points = np.repeat(hidden, 3, axis=-1)[..., :-1]  # a bone's two points and the gap after it
+        segments = segments.copy()
+        segments[points] = np.nan
+    return segments
+
+
+def jpeg_data_uri(image, width: int = 320, quality: int = 70) -> str:
+    """An (H, W, 3) uint8 image as a base64 JPEG data URI, shrunk to `width` pixels (never enlarged)."""
+    from PIL import Image
+
+    picture = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB")
+    if picture.width > width:
+        picture = picture.resize((width, max(1, round(picture.height * width / picture.width))),
+                                 Image.Resampling.BILINEAR, reducing_gap=2.0)
+    out = io.BytesIO()
+    picture.save(out, format="jpeg", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def per_name(value, names, what: str, shape: tuple) -> dict:
+    """{name: array} from one array (the same for every name) or a dict by name; each array must have `shape`
+    (None: any size), or more rows (frames past the others' end are never drawn)."""
+    if value is None:
+        return {}
+    table = dict(value) if isinstance(value, dict) else {n: value for n in names}
+    out = {}
+    for name, array in table.items():
+        array = np.asarray(array)
+        if (array.ndim != len(shape) or len(array) < shape[0]
+                or any(want is not None and got != want for got, want in zip(array.shape[1:], shape[1:]))):
+            raise ValueError(f"{what} of '{name}' has shape {array.shape}, expected {tuple(shape)} (a row per frame)")
+        out[name] = array
+    return out
+
+
 def plotly_list(values: np.ndarray) -> list:
     """A 1D float array as a list with None for NaN (Plotly's gap marker)."""
     return [None if v != v else float(v) for v in values.tolist()]
@@ -96,11 +153,12 @@ def cube_ranges(points: np.ndarray, margin: float = 0.1) -> list[list[float]]:
     return [[float(c - half), float(c + half)] for c in centre]
 
 
-def scene_layout(ranges, titles) -> dict:
-    """A 3D scene with fixed, equal ranges (true scale) and z up."""
+def scene_layout(ranges, titles, eye: dict | None = None) -> dict:
+    """A 3D scene with fixed, equal ranges (true scale) and z up; `eye` places the camera (plotly's default if None)."""
     names = ("xaxis", "yaxis", "zaxis")
     axes = {name: dict(range=r, title=t, autorange=False) for name, r, t in zip(names, ranges, titles)}
-    return dict(aspectmode="cube", camera=dict(up=dict(x=0, y=0, z=1)), **axes)
+    camera = dict(up=dict(x=0, y=0, z=1), **({"eye": eye} if eye else {}))
+    return dict(aspectmode="cube", camera=camera, **axes)
 
 
 def floor_trace(ranges, height: float, scene: str = "scene") -> go.Surface:
@@ -111,9 +169,11 @@ def floor_trace(ranges, height: float, scene: str = "scene") -> go.Surface:
                       showlegend=False)
 
 
-def pose_traces(name: str, pose: np.ndarray, sides, palette: int = 0, width: float = 5, scene: str = "scene"):
-    """Three Scatter3d traces (left/right/centre) for one display-frame pose (J, 3)."""
-    colours = PALETTES[palette % len(PALETTES)]
+def pose_traces(name: str, pose: np.ndarray, sides, palette: int = 0, width: float = 5, scene: str = "scene",
+                colours: dict | None = None):
+    """Three Scatter3d traces (left/right/centre) for one display-frame pose (J, 3); `colours` by side
+    replaces the palette."""
+    colours = colours or PALETTES[palette % len(PALETTES)]
     traces = []
     for side, bones in sides.items():
         seg = segment_coordinates(pose, segment_index(bones))
@@ -122,3 +182,24 @@ def pose_traces(name: str, pose: np.ndarray, sides, palette: int = 0, width: flo
             name=f"{name} ({side})", legendgroup=name, scene=scene, line=dict(color=colours[side], width=width),
             marker=dict(size=2.5, color=colours[side]), hoverinfo="name"))
     return traces
+
+
+def guessed_trace(x, y, z=None, *, scene: str = "scene", xaxis: str = "x", yaxis: str = "y", showlegend: bool = True,
+                  width: float = 4):
+    """The bones touching a guessed joint (polyline lists with gaps), grey and dashed, all under one legend entry."""
+    style = dict(mode="lines+markers", name=GUESSED_LABEL, legendgroup="guessed", showlegend=showlegend,
+                 opacity=GUESSED_OPACITY, line=dict(color=GUESSED_COLOUR, width=width, dash="dash"),
+                 marker=dict(size=2.5 if z is not None else 4, color=GUESSED_COLOUR), hoverinfo="name")
+    if z is None:
+        return go.Scatter(x=x, y=y, xaxis=xaxis, yaxis=yaxis, **style)
+    return go.Scatter3d(x=x, y=y, z=z, scene=scene, **style)
+
+
+def path_traces(name: str, path: np.ndarray, colour: str, scene: str = "scene"):
+    """A root's whole path on the floor (N, 3), thin and faded, and the part walked so far (filled per frame)."""
+    whole = go.Scatter3d(x=plotly_list(path[:, 0]), y=plotly_list(path[:, 1]), z=plotly_list(path[:, 2]),
+                         mode="lines", name=f"{name} (path)", legendgroup=name, scene=scene, opacity=0.35,
+                         line=dict(color=colour, width=2), hoverinfo="skip", showlegend=False)
+    walked = go.Scatter3d(x=[], y=[], z=[], mode="lines", name=f"{name} (path so far)", legendgroup=name,
+                          scene=scene, line=dict(color=colour, width=4), hoverinfo="skip", showlegend=False)
+    return whole, walked

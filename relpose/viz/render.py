@@ -25,11 +25,15 @@ from ..files import atomic_path
 from ..lift import lift_sequence, needs_resampling
 from ..person_scale import zoom_to_training_size
 from ..wild.video import for_ffmpeg as _for_ffmpeg
-from .primitives import display_coordinates, natural_key
+from .primitives import GUESSED_COLOUR, GUESSED_LABEL, display_coordinates, natural_key, per_name
 
 WRITERS = {".gif": "pillow", ".mp4": "ffmpeg"}
 RADIUS = 1.7  # metres shown around the root, as published
 RIGHT_COLOUR, OTHER_COLOUR = "red", "black"
+# (right, other) colours of each person when several are drawn; the first is the published pair.
+PERSON_COLOURS = ((RIGHT_COLOUR, OTHER_COLOUR), ("#ff7f0e", "#1f77b4"), ("#e377c2", "#2ca02c"), ("#bcbd22", "#9467bd"))
+GUESSED_STYLE = dict(color=GUESSED_COLOUR, linestyle=(0, (3, 2)), alpha=0.75)  # opaquer than in plotly: thin lines
+FOLLOW = ("root", "scene")
 
 
 def ffmpeg_executable() -> str:
@@ -70,6 +74,45 @@ def read_video(path, skip: int = 0, limit: int = -1):
     return frames, float(meta.get("fps") or 0)
 
 
+def read_video_frames(path, frame_numbers, width: int | None = None) -> list[np.ndarray]:
+    """Just the frames numbered `frame_numbers` (0 = the video's first) of a video, in that order, as (H, W, 3)
+    uint8, each shrunk to `width` pixels when given: the others are decoded and dropped, so memory holds only
+    what is kept (150 frames at 320 px: 35 MB; the whole of a 10 s 1080p video: 1.9 GB)."""
+    import imageio_ffmpeg
+    from PIL import Image
+
+    numbers = np.asarray(frame_numbers, dtype=np.int64).reshape(-1)
+    if len(numbers) and numbers.min() < 0:
+        raise UserError(f"video frame {numbers.min()} of '{path}' does not exist; frames are numbered from 0")
+    if not Path(path).is_file():
+        raise UserError(f"--video '{path}' does not exist; give the path of the input video")
+    wanted = set(numbers.tolist())
+    last = max(wanted) if wanted else -1
+    reader = imageio_ffmpeg.read_frames(_for_ffmpeg(path))
+    meta = next(reader)
+    w, h = meta["size"]
+    found = {}
+    count = 0
+    try:
+        for i, raw in enumerate(reader):
+            count = i + 1
+            if i in wanted:
+                image = np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3)
+                if width is not None and w > width:
+                    shrunk = Image.fromarray(image).resize((width, max(1, round(h * width / w))),
+                                                           Image.Resampling.BILINEAR, reducing_gap=2.0)
+                    image = np.asarray(shrunk)
+                found[i] = image.copy()
+            if i >= last:
+                break
+    finally:
+        reader.close()
+    if len(found) < len(wanted):
+        raise UserError(f"video '{path}' has {count} frames; frame {last} was asked for (does the keypoint file "
+                        "belong to this video?)")
+    return [found[n] for n in numbers.tolist()]
+
+
 @contextlib.contextmanager
 def _quiet(logger_name: str):
     logger = logging.getLogger(logger_name)
@@ -101,33 +144,78 @@ def _interrupted(error: BaseException) -> bool:
     return False
 
 
-def _rooted(poses: np.ndarray, up_axis: str) -> tuple[np.ndarray, tuple[float, float]]:
+def _rooted(poses: np.ndarray, up_axis: str, centre: np.ndarray | None = None
+            ) -> tuple[np.ndarray, tuple[float, float]]:
     """Display-frame poses with the root moved to the origin horizontally, and the z limits to show.
 
     World space (up_axis 'z') keeps heights so the floor stays at z = 0 (limits [0, radius]); other
-    frames have no floor reference, so the root goes to the origin in all three axes.
+    frames have no floor reference, so the root goes to the origin in all three axes. `centre` (T, 3),
+    display frame, replaces the root: several people in one panel move together around their mean root.
     """
     shown = display_coordinates(poses, up_axis)
+    centre = shown[:, 0] if centre is None else centre
     if up_axis == "z":
-        shown[..., :2] -= shown[:, :1, :2]
+        shown[..., :2] -= centre[:, None, :2]
         return shown, (0.0, RADIUS)
-    return shown - shown[:, :1], (-RADIUS / 2, RADIUS / 2)
+    return shown - centre[:, None], (-RADIUS / 2, RADIUS / 2)
+
+
+def _mean_root(bodies: list[np.ndarray]) -> np.ndarray:
+    """(T, 3): per frame, the mean root of the bodies present (NaN rows are absent people); 0 where none is."""
+    roots = np.stack([b[:, 0] for b in bodies])
+    present = np.isfinite(roots).all(axis=-1, keepdims=True)
+    count = present.sum(axis=0)
+    return np.where(present, roots, 0).sum(axis=0) / np.maximum(count, 1)
+
+
+def _scene_limits(bodies: list[np.ndarray], up_axis: str, margin: float = 0.2):
+    """Fixed x, y, z limits holding every frame of every body (display frame, true scale), and the floor's height.
+
+    Horizontally a square at least RADIUS wide around all the points; vertically from the floor (z = 0 in world
+    space unless a point is lower, else the lowest point) to above the highest point, at least RADIUS."""
+    points = np.concatenate([b.reshape(-1, 3) for b in bodies])
+    points = points[np.isfinite(points).all(axis=1)]
+    if not len(points):
+        points = np.zeros((1, 3))
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    centre, half = (lo + hi) / 2, max(RADIUS / 2, (hi - lo)[:2].max() / 2 + margin)
+    floor = min(0.0, float(lo[2])) if up_axis == "z" else float(lo[2])
+    top = max(float(hi[2]) + margin / 2, floor + RADIUS)
+    return ((centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half), (floor, top)), floor
+
+
+def _follow_mode(follow: str) -> str:
+    if follow not in FOLLOW:
+        raise UserError(f"follow={follow!r}: use 'root' (the view moves with the body) or 'scene' (fixed limits "
+                        "holding the whole path)")
+    return follow
+
+
+def _cut(series: dict, start: int, length: int | None = None) -> dict:
+    return {k: v[start:None if length is None else start + length] for k, v in series.items()}
 
 
 def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: int, azim: float, output_path,
                      viewport=(1000, 1000), limit: int = -1, downsample: int = 1, size: float = 6,
                      input_video_path=None, input_video_skip: int = 0, keypoints_metadata=None,
                      dpi: int = 80, up_axis: str = "z", video_first_frame: int = 0, progress: bool = False,
-                     bones_2d=None) -> int:
+                     bones_2d=None, follow: str = "root", guessed=None) -> int:
     """Write the animation to output_path (.gif or .mp4); returns the number of frames written.
 
     keypoints_2d: (T, J, 2) pixels; poses: {title: (T, J, 3) metres}, world space (z up) as the CLI
-    prepares them, or another up_axis ('-y' for camera space). keypoints_metadata, when given, is
-    VideoPose3D's dict whose 'keypoints_symmetry'[1] lists the right 2D joints. video_first_frame: the
+    prepares them, or another up_axis ('-y' for camera space), one 3D panel per title. keypoints_metadata, when
+    given, is VideoPose3D's dict whose 'keypoints_symmetry'[1] lists the right 2D joints. video_first_frame: the
     video frame the keypoints start at (keypoints detected in an excerpt of the video). progress: a bar
     over the frames drawn (drawing, not lifting, is what takes the time: ~5 frames/s on 2 CPU cores).
     bones_2d: (child, parent) pairs of the 2D keypoints when their layout is not the skeleton's (COCO
     keypoints in, HumanEva joints out); keypoints_metadata then names their right side.
+
+    follow: 'root' (as published: the view follows the root horizontally, the trajectory is not seen) or
+    'scene' (fixed limits holding every frame, the roots' paths drawn on the floor: a body walking away stays
+    in view). Several people: keypoints_2d a dict {person: (T, J, 2)} and poses {person: (T, J, 3)}, drawn
+    in one 3D panel, each in its own colours; NaN rows (a person absent in a frame) are not drawn.
+    guessed: (T, J) bool (a dict by name for several people), True where the detector did not see the joint:
+    the bones touching it are drawn grey, dashed and faded (2D too when the 2D layout is the skeleton's).
     """
     output_path = Path(output_path)   # as given, for messages; ffmpeg gets the absolute path
     writer_name = WRITERS.get(output_path.suffix.lower())
@@ -136,77 +224,151 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
                         f"use {' or '.join(WRITERS)}")
     if downsample < 1:
         raise UserError(f"--viz-downsample must be >= 1, got {downsample}")
+    follow = _follow_mode(follow)
     import matplotlib
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
     from matplotlib.figure import Figure  # no pyplot: no global figure state, works under any backend
+    from matplotlib.lines import Line2D
 
-    keypoints = np.asarray(keypoints_2d, dtype=np.float64)
+    people = isinstance(keypoints_2d, dict)
+    keypoints = {n: np.asarray(k, dtype=np.float64) for n, k in (keypoints_2d.items() if people
+                                                                 else [("", keypoints_2d)])}
     poses = {title: np.asarray(p, dtype=np.float64) for title, p in poses.items()}
+    T = min(len(a) for a in [*keypoints.values(), *poses.values()])
+    J = next(iter(poses.values())).shape[1]
+    masks = per_name(guessed, list(poses) + [n for n in keypoints if n not in poses], "guessed", (T, J))
+    masks = {n: m.astype(bool) for n, m in masks.items()}
+    series = {**{("2d", n): k for n, k in keypoints.items()}, **{("3d", n): p for n, p in poses.items()},
+              **{("guessed", n): m for n, m in masks.items()}}
     if input_video_path is None:
         frames = None  # one black frame of the viewport's size stands for every frame
     else:
         frames, video_fps = read_video(input_video_path, input_video_skip + video_first_frame,
                                        limit * downsample if limit > 0 else -1)
         fps = fps or video_fps
-        keypoints = keypoints[input_video_skip:]
-        poses = {t: p[input_video_skip:] for t, p in poses.items()}
-        length = min(len(keypoints), len(frames))
-        keypoints, frames = keypoints[:length], np.stack(frames[:length])
-        poses = {t: p[:length] for t, p in poses.items()}
+        series = _cut(series, input_video_skip)
+        length = min(min(len(v) for v in series.values()), len(frames))
+        series, frames = _cut(series, 0, length), np.stack(frames[:length])
     fps = fps or 25.0   # neither the data nor a video says: a common video rate
     if downsample > 1:
-        keypoints = downsample_frames(keypoints, downsample)
-        poses = {t: downsample_frames(p, downsample) for t, p in poses.items()}
+        series = {k: downsample_frames(v.astype(np.float32), downsample) > 0 if k[0] == "guessed"
+                  else downsample_frames(v, downsample) for k, v in series.items()}
         if frames is not None:
             frames = downsample_frames(frames.astype(np.float32), downsample).astype(np.uint8)
         fps = fps / downsample
-    count = len(keypoints) if limit < 1 else min(limit, len(keypoints))
+    length = min(len(v) for v in series.values())
+    count = length if limit < 1 else min(limit, length)
     if count < 1:
         raise UserError(f"nothing to render for '{output_path}': the sequence has no frames after "
                         f"skip={input_video_skip}, downsample={downsample}")
+    series = _cut(series, 0, count)
+    keypoints = {n: series[("2d", n)] for n in keypoints}
+    poses = {n: series[("3d", n)] for n in poses}
+    masks = {n: series[("guessed", n)] for n in masks}
 
     right_2d = set(keypoints_metadata["keypoints_symmetry"][1]) if keypoints_metadata else set(skeleton.joints_right)
     right_3d = set(skeleton.joints_right)
     bones = skeleton.bones()
     bones_2d = bones if bones_2d is None else list(bones_2d)
-    shown = {t: _rooted(p, up_axis) for t, p in poses.items()}
+    own_2d = bones_2d == bones  # the 2D keypoints are the skeleton's joints: its guessed mask applies to them
+    # The 3D panels: one per pose set, or all the people together in one.
+    panels = {"Reconstruction": poses} if people else {title: {title: p} for title, p in poses.items()}
+    names = list(poses) + [n for n in keypoints if n not in poses]
+    colours = {n: PERSON_COLOURS[k % len(PERSON_COLOURS)] if people else PERSON_COLOURS[0]
+               for k, n in enumerate(names)}
+    colours[""] = PERSON_COLOURS[0]
+    views, limits = {}, {}
+    if follow == "scene":
+        shown_all = {n: display_coordinates(p, up_axis) for n, p in poses.items()}
+        box, floor = _scene_limits(list(shown_all.values()), up_axis)
+        for title, bodies in panels.items():
+            views[title] = {n: shown_all[n] for n in bodies}
+            limits[title] = box
+    else:
+        for title, bodies in panels.items():
+            centre = _mean_root([display_coordinates(p, up_axis) for p in bodies.values()])
+            views[title] = {}
+            for n, p in bodies.items():
+                views[title][n], zlim = _rooted(p, up_axis, centre)
+            limits[title] = ((-RADIUS / 2, RADIUS / 2), (-RADIUS / 2, RADIUS / 2), zlim)
 
     with matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg_executable()}):
-        fig = Figure(figsize=(size * (1 + len(poses)), size))
-        ax_in = fig.add_subplot(1, 1 + len(poses), 1)
+        fig = Figure(figsize=(size * (1 + len(panels)), size))
+        ax_in = fig.add_subplot(1, 1 + len(panels), 1)
         ax_in.set_axis_off()
         ax_in.set_title("Input")
         background = frames[0] if frames is not None else np.zeros((viewport[1], viewport[0]), np.uint8)
         image = ax_in.imshow(background, aspect="equal", cmap="gray" if background.ndim == 2 else None,
                              vmin=0, vmax=255)
-        other_2d = OTHER_COLOUR if frames is not None else "#d0d0d0"  # black lines vanish on the blank frame
-        lines_2d = [ax_in.plot(*keypoints[0, [c, p]].T, color=RIGHT_COLOUR if c in right_2d else other_2d)[0]
-                    for c, p in bones_2d]
-        points_2d = ax_in.scatter(*keypoints[0].T, 10, color="white", edgecolors="white", zorder=10)
+        blank = frames is None  # black lines vanish on the blank frame
+        lines_2d = []  # (line, name, child, parent, colour)
+        for n, kps in keypoints.items():
+            right, other = colours[n]
+            other = "#d0d0d0" if blank and other == OTHER_COLOUR else other
+            for c, p in bones_2d:
+                colour = right if c in right_2d else other
+                lines_2d.append((ax_in.plot(*kps[0, [c, p]].T, color=colour)[0], n, c, p, colour))
+        all_2d = np.concatenate(list(keypoints.values()), axis=1)
+        points_2d = ax_in.scatter(*all_2d[0].T, 10, color="white", edgecolors="white", zorder=10)
 
-        lines_3d = []
-        for k, (title, (data, zlim)) in enumerate(shown.items()):
-            ax = fig.add_subplot(1, 1 + len(poses), k + 2, projection="3d")
+        lines_3d, walked = [], []  # (line, name, child, parent, colour); (line, floor path (T, 3))
+        first_3d = None
+        for k, (title, bodies) in enumerate(views.items()):
+            ax = fig.add_subplot(1, 1 + len(panels), k + 2, projection="3d")
+            first_3d = first_3d or ax
             ax.view_init(elev=15.0, azim=azim)
-            ax.set_xlim3d([-RADIUS / 2, RADIUS / 2])
-            ax.set_ylim3d([-RADIUS / 2, RADIUS / 2])
+            xlim, ylim, zlim = limits[title]
+            ax.set_xlim3d(list(xlim))
+            ax.set_ylim3d(list(ylim))
             ax.set_zlim3d(list(zlim))
-            ax.set_box_aspect((1, 1, 1))
+            ax.set_box_aspect((xlim[1] - xlim[0], ylim[1] - ylim[0], zlim[1] - zlim[0]))  # true scale
             ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
             ax.set_title(title)
-            lines_3d.append([ax.plot(*data[0, [c, p]].T, zdir="z", color=RIGHT_COLOUR if c in right_3d
-                                     else OTHER_COLOUR)[0] for c, p in bones])
+            for n, data in bodies.items():
+                right, other = colours[n]
+                for c, p in bones:
+                    colour = right if c in right_3d else other
+                    lines_3d.append((ax.plot(*data[0, [c, p]].T, zdir="z", color=colour)[0], n, c, p, colour))
+                if follow == "scene":
+                    path = np.concatenate([data[:, 0, :2], np.full((len(data), 1), floor)], axis=1)
+                    ax.plot(*path.T, color=other, alpha=0.3, linewidth=1)
+                    walked.append((ax.plot(*path[:1].T, color=other, alpha=0.8, linewidth=1.5)[0], path))
+        handles = [Line2D([], [], color=colours[n][1], label=n) for n in poses] if people else []
+        if masks:
+            handles.append(Line2D([], [], label=GUESSED_LABEL, **GUESSED_STYLE))
+        if handles:
+            first_3d.legend(handles=handles, loc="upper right", fontsize="small", frameon=False)
         fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9, wspace=0.05)
+        shown = {n: data for bodies in views.values() for n, data in bodies.items()}
+
+        styled = set()  # the lines drawn as guesses now
+
+        def restyle(line, is_guessed: bool, colour: str):
+            """Grey, dashed and faded while a bone touches a guessed joint; its own colour otherwise."""
+            if is_guessed == (line in styled):
+                return
+            if is_guessed:
+                styled.add(line)
+                line.set(**GUESSED_STYLE)
+            else:
+                styled.discard(line)
+                line.set(color=colour, linestyle="-", alpha=1.0)
 
         def update(i):
             if frames is not None:
                 image.set_data(frames[i])
-            for line, (c, p) in zip(lines_2d, bones_2d):
-                line.set_data(keypoints[i, [c, p], 0], keypoints[i, [c, p], 1])
-            points_2d.set_offsets(keypoints[i])
-            for lines, (data, _) in zip(lines_3d, shown.values()):
-                for line, (c, p) in zip(lines, bones):
-                    line.set_data_3d(data[i, [c, p], 0], data[i, [c, p], 1], data[i, [c, p], 2])
+            for line, n, c, p, colour in lines_2d:
+                line.set_data(keypoints[n][i, [c, p], 0], keypoints[n][i, [c, p], 1])
+                if own_2d and n in masks:
+                    restyle(line, bool(masks[n][i, c] or masks[n][i, p]), colour)
+            points_2d.set_offsets(np.concatenate([kps[i] for kps in keypoints.values()]))
+            for line, n, c, p, colour in lines_3d:
+                data = shown[n]
+                line.set_data_3d(data[i, [c, p], 0], data[i, [c, p], 1], data[i, [c, p], 2])
+                if n in masks:
+                    restyle(line, bool(masks[n][i, c] or masks[n][i, p]), colour)
+            for line, path in walked:
+                line.set_data_3d(path[:i + 1, 0], path[:i + 1, 1], path[:i + 1, 2])
             return []
 
         anim = FuncAnimation(fig, update, frames=np.arange(count), interval=1000 / fps, repeat=False)

@@ -66,6 +66,80 @@ def test_exported_html_animates_offline(page, tmp_path):
     assert page.blocked_requests == []  # nothing but the local server was contacted
 
 
+def boxes(page, selector: str) -> list[dict]:
+    return [b for b in (el.bounding_box() for el in page.locator(selector).all()) if b and b["width"] > 0]
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def shown_frame(page) -> dict:
+    """What the page shows now: the slider's step, its label, and the 2D panel's background image."""
+    return page.evaluate("""() => {
+        const gd = document.querySelector('.js-plotly-plot');
+        const image = gd.querySelector('.imagelayer image');
+        return {active: gd._fullLayout.sliders[0].active,
+                label: gd.querySelector('.slider-group > text.slider-label').textContent,
+                image: image && (image.getAttribute('href') || image.getAttribute('xlink:href'))}; }""")
+
+
+def test_wild_html_shows_the_video_frame_and_its_number(page, tmp_path):
+    from relpose import viz
+    from relpose.skeleton import H36M_17
+
+    gt, kps = small_sequence()
+    images = [np.full((90, 160, 3), (6 * i, 100, 250 - 6 * i), np.uint8) for i in range(len(gt))]
+    guessed = np.zeros(gt.shape[:2], bool)
+    guessed[10:, 16] = True
+    fig = viz.sequence_animation_figure({"prediction": gt + 0.02}, H36M_17, keypoints_2d=kps * 300 + 500,
+                                        res_w=1000, res_h=1000, downsample=2, first_frame=100,
+                                        background_frames=images, guessed=guessed, path=True,
+                                        title="wild: 2D keypoints and the lifted 3D pose")
+    viz.export_html(fig, tmp_path / "wild.html")
+    with serve_folder(tmp_path) as base:
+        page.goto(f"{base}/wild.html", timeout=30_000)
+        page.wait_for_selector(".js-plotly-plot .slider-rail-rect", timeout=30_000)
+        page.wait_for_selector(".js-plotly-plot .imagelayer image", state="attached", timeout=30_000)
+        first = shown_frame(page)
+        page.screenshot(path=str(ARTIFACTS / "wild_html_frame0.png"))
+        layouts = []
+        for width in (800, 1500):  # the page follows the window's width; the old layout overlapped under ~1200 px
+            page.set_viewport_size({"width": width, "height": 1100})
+            time.sleep(0.7)
+            # Play and Pause; the slider's "frame N" text, rail and tick labels; the 2D panel's axis title and
+            # ticks; the legend.
+            layouts.append([boxes(page, s) for s in (".updatemenu-button", ".slider-group > text.slider-label",
+                                                     ".slider-rail-rect", ".slider-label-group text", ".xtitle",
+                                                     ".xtick", ".legend")])
+        rail = page.locator(".slider-rail-rect").first.bounding_box()
+        page.mouse.click(rail["x"] + 0.6 * rail["width"], rail["y"] + rail["height"] / 2)
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active > 0",
+                               timeout=15_000)
+        time.sleep(0.5)
+        moved = shown_frame(page)
+        page.screenshot(path=str(ARTIFACTS / "wild_html_frame_moved.png"))
+        page.locator(".updatemenu-button", has_text="Play").first.click()  # plays with the images in the frames
+        time.sleep(1.0)
+        page.locator(".updatemenu-button", has_text="Pause").first.click()
+        played = shown_frame(page)
+    assert first == {"active": 0, "label": "frame 100", "image": fig.frames[0].layout.images[0].source}
+    frame = fig.frames[moved["active"]]
+    assert moved["label"] == f"frame {frame.name}" and int(frame.name) == 100 + 2 * moved["active"]
+    assert moved["image"] == frame.layout.images[0].source != first["image"]
+    assert played["active"] > moved["active"]
+    assert played["image"] == fig.frames[played["active"]].layout.images[0].source
+    for buttons, *others in layouts:
+        assert len(buttons) == 2 and all(others[:3])
+        for button in buttons:
+            for kind in others:
+                assert not any(overlap(button, other) for other in kind)  # nothing on top of Play or Pause
+        label = others[0][0]
+        assert not any(overlap(label, other) for kind in others[1:] for other in kind)
+    assert page.blocked_requests == []
+
+
 # ----------------------------------------------------------------------------- JupyterLab
 
 NOTEBOOK_CELL = """\
