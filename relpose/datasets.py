@@ -564,7 +564,9 @@ def _load_custom(spec: DatasetSpec, keypoints: str, data_dir) -> PoseDataset:
                "first_frame": v["first_frame"],   # the video frame of the first keypoints (--viz-video)
                # (T,) frames with nobody, interpolated; (T, J) joints the detector saw, in the file's layout
                # (relpose.keypoint_layouts.seen_in_layout maps them to a model's joints)
-               "interpolated": v["interpolated"], "seen": v["seen"]}
+               "interpolated": v["interpolated"], "seen": v["seen"],
+               # which person of which video this entry is (python -m relpose.cli.keypoints --person all)
+               "person": v["person"], "video": v["video"]}
         cameras[video] = [cam]
         positions_2d[video] = {CUSTOM_ACTION: [normalize_screen_coordinates(v["keypoints"], v["width"], v["height"])
                                                .astype(np.float32, copy=False)]}

@@ -144,11 +144,11 @@ def test_outputs_keep_the_whole_name_and_are_never_replaced_or_shared(tiny_data_
     assert lift("walk") == 0
     assert "removed what an interrupted run of walk left" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [".relpose-walk.lock", ".relpose-walk.take2.abcd1234.tmp.gif",
-                                                    "walk.gif", "walk.html", "walk.npy"]
+                                                    "walk.bvh", "walk.gif", "walk.html", "walk.json", "walk.npy"]
     walk = {p.name: p.read_bytes() for p in out.glob("walk.*")}
     assert lift("walk.take2") == 0   # -k walk.take2 writes walk.take2.*, not walk.*
     assert {p.name: p.read_bytes() for p in out.glob("walk.*") if not p.name.startswith("walk.take2")} == walk
-    assert {p.name for p in out.glob("walk.take2.*")} == {"walk.take2.gif", "walk.take2.npy", "walk.take2.html"}
+    assert {p.name for p in out.glob("walk.take2.*")} == {f"walk.take2.{s}" for s in ("gif", "npy", "html", "json", "bvh")}
     assert not (out / ".relpose-walk.take2.abcd1234.tmp.gif").exists()
     capsys.readouterr()
     assert lift("walk.take2") == 2
@@ -184,6 +184,7 @@ def test_make_wild_overwrite_replaces_outputs_and_never_detects_again(tiny_data_
     assert r.returncode == 0, r.stderr
     assert len(records(tmp_path / "detect_record.rec")) == 1 and not (tmp_path / MARKER).exists()
     assert {p.name for p in (tmp_path / "wild").glob(f"{name}*")} == {f"{name}.mp4", f"{name}.npy", f"{name}.html",
+                                                                     f"{name}.json", f"{name}.bvh",
                                                                      f"{name}_landmarks.json"}
     # The user replaces the keypoint file with their own (another detector: 10 frames); OVERWRITE=1 keeps it.
     keypoints = tmp_path / "data" / f"data_2d_custom_{name}.npz"

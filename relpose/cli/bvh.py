@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..custom_keypoints import MAX_FRAMES
+from ..custom_keypoints import DEFAULT_VIDEO_FPS, MAX_FRAMES
 from ..errors import UserError
 from ..files import check_output_file
 from ..skeleton import H36M_17
@@ -15,7 +15,6 @@ from ..wild.bvh import AXES, check_axes, write_bvh
 from ..wild.joints_json import write_joints_json
 from .common import OneLineParser, run_command
 
-DEFAULT_FPS = 25.0
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
@@ -53,7 +52,7 @@ def _bvh(argv) -> int:
     parser.add_argument("poses", metavar="POSES.npy", help="poses (frames, 17, 3) in metres, as `make wild` exports")
     parser.add_argument("output", metavar="OUT.bvh", help="the BVH file to write")
     parser.add_argument("--fps", type=float, default=None,
-                        help=f"the video's frame rate (default: {DEFAULT_FPS:g}, said when assumed)")
+                        help=f"the video's frame rate (default: {DEFAULT_VIDEO_FPS:g}, said when assumed)")
     parser.add_argument("--json", default=None, metavar="OUT.json", help="also write the joints as plain JSON")
     parser.add_argument("--axes", default="camera", choices=tuple(AXES),
                         help="the frame of the poses: camera (x right, y down, z forward; the default, what the "
@@ -82,8 +81,8 @@ def _bvh(argv) -> int:
         trajectory = load_array(args.trajectory, "--trajectory", "(frames, 3)", (3,))
     fps = args.fps
     if fps is None:
-        fps = DEFAULT_FPS
-        print(f"frame rate not given: {DEFAULT_FPS:g} fps assumed (give the video's with --fps)")
+        fps = DEFAULT_VIDEO_FPS
+        print(f"frame rate not given: {DEFAULT_VIDEO_FPS:g} fps assumed (give the video's with --fps)")
 
     fit = write_bvh(output, poses, fps, trajectory=trajectory, axes=args.axes, symmetric=not args.per_side_bones,
                     euler_order=args.euler_order.upper() if args.euler_order != "auto" else "auto",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..errors import UserError
-from ..lab.wild import take_plausibility
 from ..viz.render import render_take
+from ..wild.plausibility import take_plausibility
 from ..wild.video import probe_video
 
 

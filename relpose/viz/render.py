@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cameras import camera_to_world, image_coordinates
+from ..custom_keypoints import DEFAULT_VIDEO_FPS
 from ..errors import UserError
 from ..files import atomic_path
 from ..lift import lift_sequence, needs_resampling
@@ -74,10 +75,12 @@ def read_video(path, skip: int = 0, limit: int = -1):
     return frames, float(meta.get("fps") or 0)
 
 
-def read_video_frames(path, frame_numbers, width: int | None = None) -> list[np.ndarray]:
+def read_video_frames(path, frame_numbers, width: int | None = None, past_end: str = "error") -> list[np.ndarray]:
     """Just the frames numbered `frame_numbers` (0 = the video's first) of a video, in that order, as (H, W, 3)
     uint8, each shrunk to `width` pixels when given: the others are decoded and dropped, so memory holds only
-    what is kept (150 frames at 320 px: 35 MB; the whole of a 10 s 1080p video: 1.9 GB)."""
+    what is kept (150 frames at 320 px: 35 MB; the whole of a 10 s 1080p video: 1.9 GB). A frame past the
+    video's end is an error, or with past_end="blank" a white image (keypoints a little longer than the
+    video, as the MP4 render then stops at the video's end)."""
     import imageio_ffmpeg
     from PIL import Image
 
@@ -107,6 +110,9 @@ def read_video_frames(path, frame_numbers, width: int | None = None) -> list[np.
                 break
     finally:
         reader.close()
+    if len(found) < len(wanted) and past_end == "blank" and found:
+        blank = np.full_like(next(iter(found.values())), 255)
+        return [found.get(n, blank) for n in numbers.tolist()]
     if len(found) < len(wanted):
         raise UserError(f"video '{path}' has {count} frames; frame {last} was asked for (does the keypoint file "
                         "belong to this video?)")
@@ -249,7 +255,7 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
         series = _cut(series, input_video_skip)
         length = min(min(len(v) for v in series.values()), len(frames))
         series, frames = _cut(series, 0, length), np.stack(frames[:length])
-    fps = fps or 25.0   # neither the data nor a video says: a common video rate
+    fps = fps or DEFAULT_VIDEO_FPS   # neither the data nor a video says
     if downsample > 1:
         series = {k: downsample_frames(v.astype(np.float32), downsample) > 0 if k[0] == "guessed"
                   else downsample_frames(v, downsample) for k, v in series.items()}

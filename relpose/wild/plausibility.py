@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..cameras import image_coordinates
+from ..custom_keypoints import DEFAULT_VIDEO_FPS
 from ..errors import UserError
 from ..skeleton import Skeleton
 from ..tables import text_table
@@ -465,7 +467,7 @@ def take_plausibility(dataset, subject: str, action: str, camera: int, poses, mo
     keypoints = None
     if dataset.input_layout().name == dataset.skeleton.name:
         keypoints = image_coordinates(dataset.positions_2d[subject][action][camera], w=cam["res_w"], h=cam["res_h"])
-    fps = dataset.fps_of(subject) or model_fps or DEFAULT_FPS
+    fps = dataset.fps_of(subject) or model_fps or DEFAULT_VIDEO_FPS
     interpolated = cam.get("interpolated")
     checked = None if interpolated is None else ~np.asarray(interpolated, dtype=bool)
     return plausibility_report(poses, dataset.skeleton, fps, keypoints, cam["res_w"], cam["res_h"], checked=checked)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..custom_keypoints import DEFAULT_VIDEO_FPS
 from ..errors import UserError
 from ..keypoint_layouts import get_layout, skeleton_layout
 from ..skeleton import H36M_17, HUMANEVA_15, Skeleton
@@ -275,7 +276,7 @@ def ground_plane(positions_camera, skeleton: Skeleton, *, fps: float | None = No
     ankles = p[:, list(feet(skeleton))]
     fitted = None
     for _ in range(rounds):
-        planted = planted_feet(p, skeleton, fps or DEFAULT_FPS, normal, contact_height)
+        planted = planted_feet(p, skeleton, fps or DEFAULT_VIDEO_FPS, normal, contact_height)
         if planted.sum() < 3:
             if fitted is not None:   # a refit that finds too few planted feet keeps the previous plane
                 break
