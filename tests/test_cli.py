@@ -31,6 +31,7 @@ def test_published_defaults():
     b = parse_args(["-k", "gt", "--stage", "2", "-lfd", "512", "-p", "x.bin", "-no-da", "-no-tta", "-arc", "3,3,3"])
     assert (b.stage, b.latent_dim, b.pretrain, b.filter_widths) == (2, 512, "x.bin", (3, 3, 3))
     assert not b.augment and not b.test_time_augmentation
+    assert parse_args(["--disable-optimizations"]).disable_optimizations   # a published flag, accepted (no effect)
 
 
 @pytest.mark.parametrize("flags, words", [

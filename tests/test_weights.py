@@ -153,3 +153,17 @@ def test_a_new_local_encoder_type_needs_only_the_model_module(tmp_path):
             check_compatible(meta_state(small(stage=3)), cfg)
     finally:
         del model_module.LOCAL_ENCODERS["mean-pool"]
+
+
+@pytest.mark.parametrize("name", ["stage1_lfd256", "stage3_lfd256", "stage3_lfd512"])
+def test_a_published_configuration_is_read_from_its_tensor_shapes(name):
+    """The published checkpoints store no configuration: weights.published_config infers it (stage from the fusion
+    blocks, latent size from the Torso encoder), and it builds the published layout key for key."""
+    import json
+    from importlib import resources
+    from relpose.weights import published_config
+    spec = json.loads(resources.files("relpose").joinpath("data", "rie_checkpoint_layout.json").read_text())["configs"][name]
+    state = {k: torch.empty(s, device="meta") for k, s, _ in spec["state_dict"]}
+    cfg = published_config(state)
+    assert (cfg.stage, cfg.latent_dim) == (spec["stage"], spec["latent_features_dim"])
+    check_compatible(state, cfg)
