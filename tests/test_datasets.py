@@ -5,6 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from relpose.cameras import load_rig
 from relpose.datasets import deterministic_random, load_dataset
@@ -48,10 +49,8 @@ def h36m(tmp_path):
 
 
 def quat_to_matrix(q):
-    w, x, y, z = np.asarray(q, dtype=np.float64)
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+    """The rotation matrix of a w x y z quaternion (SciPy's)."""
+    return Rotation.from_quat(np.asarray(q, dtype=np.float64), scalar_first=True).as_matrix()
 
 
 def expected_camera_space(world, cam):
