@@ -3,10 +3,11 @@
 A configuration dataclass (relpose.model.ModelConfig, relpose.train.TrainConfig) checks its own values
 when it is built and raises SettingError, which names the setting by its Python field ("latent_dim 0:
 must be a positive number"). Whoever built the configuration from something else words the error its
-own way with `SettingError.named(terms)`: the command line by its flags ("-lfd 0: ...",
-relpose.cli.parser.FLAG_TERMS), a checkpoint's stored configuration by the file's words ("its stored
-config's latent size 0: ..."). Checkpoint comparisons (relpose.weights) take the same Terms, so no
-message names a flag the command at hand does not have.
+own way: the command line by its flags with `SettingError.named(relpose.cli.parser.FLAG_TERMS)` ("-lfd 0:
+..."), a checkpoint's stored configuration by the file and key (relpose.stored_config.stored_key_error).
+Checkpoint comparisons (relpose.weights) take Terms too: flags, field names, or a stored configuration's
+words (stored_terms: "its stored config has latent size 16"), so no message names a flag the command at
+hand does not have.
 
 MODEL_RULES are ModelConfig's value rules; relpose.stored_config applies the same table to a checkpoint's
 stored configuration as plain data (checkpoints know nothing of the model), after its type checks.
