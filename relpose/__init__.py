@@ -2,10 +2,16 @@
 
 Layers, each importing only those before it (tests/test_layers.py checks it):
 
-- the core, one module per concept: errors, files, resources, tables, skeleton, cameras, datasets
-  (the registry of data sets), encoding, fastpaths, model, metrics, windows, checkpoints, weights,
-  evaluate, runtime, train;
+- the core, one module per concept: errors, files, resources, tables, safe_npz (reading .npz files that
+  may hold only data), skeleton, keypoint_layouts (2D keypoint layouts and their conversions), cameras,
+  custom_keypoints (VideoPose3D's custom 2D file), datasets (the registry of data sets), encoding,
+  fastpaths, config_rules (the configurations' value rules and how messages name a setting), model,
+  stored_config (a checkpoint's stored model configuration, checked as data), metrics, windows,
+  checkpoints, weights (what a checkpoint's tensors say of its model), evaluate, runtime, train, lift
+  (lifting a whole video at the model's frame rate);
 - relpose.synth: the synthetic Human3.6M-shaped data set (motion library and generator);
+- relpose.mocap: real motion capture (DeepMimic's clips) as a held-out test set;
+- relpose.wild: the user's own videos (detectors' keypoints, plausibility without ground truth);
 - relpose.viz: Plotly figures, the explorer widget, GIF/MP4 rendering, training curves;
 - relpose.lab: what the notebooks use (mode settings, presets, analyses, robustness);
 - relpose.cli: the command line, flags -> configurations -> the functions above.

@@ -32,7 +32,10 @@ def _as_like(values, like):
 
 
 def qrot(q, v):
-    """Rotate vectors v (..., 3) by unit quaternions q (..., 4), w-x-y-z. Shapes broadcast."""
+    """Rotate vectors v (..., 3) by unit quaternions q (..., 4), w-x-y-z. Shapes broadcast.
+
+    VideoPose3D's formula by hand rather than SciPy's Rotation: it also takes torch tensors, on any device and
+    differentiable (tests/test_cameras.py checks it against SciPy's matrices)."""
     qvec = q[..., 1:]
     uv = _cross(qvec, v)
     uuv = _cross(qvec, uv)

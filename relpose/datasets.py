@@ -16,10 +16,12 @@ import hashlib
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .cameras import frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
+from .config_rules import DOWNSAMPLE_RULE, SUBSET_RULE, check_rules
 from .custom_keypoints import CUSTOM_ACTION, read_custom
 from .errors import DataError, UserError
 from .keypoint_layouts import get_layout, guess_layout, model_inputs
@@ -42,9 +44,9 @@ class DatasetSpec:
 
     keypoints: the 2D keypoint sets it has (None: any name, as Human3.6M has many detectors);
     joints_3d: joint counts its 3D file may hold (the first is reduced to the skeleton's);
-    maker: 'module:function' that writes the files when they are missing (the kit's own sets), called
-    as function(data_dir, keypoints); calibration_by_basename: subjects such as 'Train/S1' use the
-    cameras of 'S1' (HumanEva's splits).
+    kit_made: the kit writes its files when they are missing, with the function its package registers
+    (register_maker); calibration_by_basename: subjects such as 'Train/S1' use the cameras of 'S1'
+    (HumanEva's splits).
     """
 
     name: str
@@ -57,7 +59,7 @@ class DatasetSpec:
     default_keypoints: str = "cpn_ft_h36m_dbb"
     subjects_train: tuple[str, ...] = ()
     subjects_test: tuple[str, ...] = ()
-    maker: str | None = None
+    kit_made: bool = False
     calibration_by_basename: bool = False
     custom: bool = False   # VideoPose3D's custom format: 2D only, one file data_2d_custom_<keypoints>.npz
 
@@ -81,19 +83,31 @@ class DatasetSpec:
     def make_missing(self, keypoints: str | None, data_dir="data", log=print) -> None:
         """Write the files of a kit-made set that are missing (all of them for keypoints=None; nothing for
         sets the user brings)."""
-        if self.maker is None:
+        if not self.kit_made:
             return
-        import importlib
-        module, function = self.maker.split(":")
-        getattr(importlib.import_module(module), function)(str(data_dir), keypoints, log=log)
+        if self.name not in MAKERS:
+            raise UserError(f"the {self.description} is made by the kit, but its maker was not imported here; "
+                            f"{self.get_data}")
+        MAKERS[self.name](str(data_dir), keypoints, log=log)
 
 
 DATASETS: dict[str, DatasetSpec] = {}
+# What writes a kit-made set's files: function(data_dir, keypoints, log=...), registered by the package that
+# makes the set when it is imported (relpose/synth, relpose/mocap): the core never imports a layer above it,
+# so whoever asks for a kit-made set's files imports its package first.
+MAKERS: dict[str, Callable] = {}
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     DATASETS[spec.name] = spec
     return spec
+
+
+def register_maker(dataset: str, make: Callable) -> None:
+    """Make `make(data_dir, keypoints, log=...)` write the missing files of the kit-made set `dataset`."""
+    if not dataset_spec(dataset).kit_made:
+        raise ValueError(f"data set '{dataset}' is not made by the kit; its files are the user's")
+    MAKERS[dataset] = make
 
 
 def dataset_spec(name: str) -> DatasetSpec:
@@ -114,7 +128,7 @@ register_dataset(DatasetSpec("humaneva15", "HumanEva-I set (15 joints)", HUMANEV
 register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17), GET_SYNTH,
                              keypoints=("gt", "det", "det_coco"), default_keypoints="det",
                              subjects_train=H36M_TRAIN, subjects_test=H36M_TEST,
-                             maker="relpose.synth:ensure_synthetic"))
+                             kit_made=True))
 # Real motion capture (DeepMimic's clips from pybullet, see relpose.mocap), for testing only: every clip is
 # an action of one subject seen by S11's cameras; no training subjects.
 # A user's own videos in VideoPose3D's custom format (relpose.custom_keypoints): 2D only, each video a
@@ -123,7 +137,7 @@ register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17)
 register_dataset(DatasetSpec("custom", "custom 2D keypoints", H36M_17, "h36m", (), GET_CUSTOM, custom=True))
 register_dataset(DatasetSpec("mocap", "motion-capture test set", H36M_17, "h36m", (17,), GET_MOCAP,
                              keypoints=("gt", "det"), default_keypoints="det", subjects_test=("S11",),
-                             maker="relpose.mocap:ensure_mocap"))
+                             kit_made=True))
 
 
 def without_trajectory(poses_3d):
@@ -368,8 +382,7 @@ class PoseDataset:
         """
         subjects = self._check_subjects(subjects)
         filters = _check_filter(action_filter)
-        if not 0 < subset <= 1:
-            raise UserError(f"subset must be in (0, 1], got {subset}")
+        check_rules({"subset": subset}, [SUBSET_RULE])   # TrainConfig's rules (relpose.config_rules)
         stride = _check_stride(downsample)
         intrinsics, poses_3d, poses_2d = [], [], []
         for subject in subjects:
@@ -464,8 +477,7 @@ def _check_filter(action_filter):
 
 
 def _check_stride(downsample) -> int:
-    if int(downsample) != downsample or downsample < 1:
-        raise UserError(f"downsample must be a whole number >= 1, got {downsample}")
+    check_rules({"downsample": downsample}, [DOWNSAMPLE_RULE])
     return int(downsample)
 
 

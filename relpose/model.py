@@ -24,10 +24,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from relpose import fastpaths
-from relpose.encoding import ENCODINGS, ROOT_JOINT, channels_per_joint, group_channels
+from relpose.encoding import ROOT_JOINT, channels_per_joint, group_channels
 from relpose.errors import UserError
 from relpose.fastpaths import Dropout, linear_bn
-from relpose.stored_config import check_stored_config
+from relpose.config_rules import MODEL_RULES, SettingError, check_rules
+from relpose.stored_config import check_stored_config, stored_key_error
 from relpose.skeleton import H36M_17, BodyGroup
 
 LRELU_SLOPE = 0.2
@@ -61,21 +62,10 @@ class ModelConfig:
         self.input_root = tuple(int(j) for j in self.input_root)
         if self.num_input_joints is None:
             self.num_input_joints = self.num_joints
-        arc = ",".join(map(str, self.filter_widths))
-        if not self.filter_widths or any(w < 1 or w % 2 == 0 for w in self.filter_widths):
-            raise UserError(f"-arc {arc}: filter widths must be odd numbers, e.g. 3,3,3,3,3")
-        if self.stage not in (1, 2, 3):
-            raise UserError(f"--stage {self.stage}: must be 1, 2 or 3")
-        if self.encoding not in ENCODINGS:
-            raise UserError(f"--encoding {self.encoding}: choose one of {', '.join(ENCODINGS)}")
+        check_rules(vars(self), MODEL_RULES)
         if self.local_encoder not in LOCAL_ENCODERS:
-            raise UserError(f"local encoder '{self.local_encoder}' is not registered "
-                            f"(known: {', '.join(LOCAL_ENCODERS)})")
-        for flag, value in (("-ch", self.channels), ("-lfd", self.latent_dim), ("hidden size", self.hidden)):
-            if value < 1:
-                raise UserError(f"{flag} {value}: must be a positive number")
-        if not 0 <= self.dropout < 1:
-            raise UserError(f"-drop {self.dropout}: the dropout probability must be in [0, 1)")
+            raise SettingError("local_encoder", self.local_encoder,
+                               f"not a registered local encoder type (known: {', '.join(LOCAL_ENCODERS)})")
         covered = sorted(j for g in self.groups for j in g.joints)
         if covered != list(range(self.num_joints)):
             raise ValueError(f"body groups {[g.joints for g in self.groups]} must cover joints 0..{self.num_joints - 1} "
@@ -128,31 +118,20 @@ class ModelConfig:
         """A configuration read from a file (a checkpoint's 'config'): every key checked as data first, so a
         damaged or edited file gives one UserError naming `source` and the key, never a flag it did not set."""
         check_stored_config(d, source)
-        if d.get("local_encoder", "tcn") not in LOCAL_ENCODERS:
-            raise UserError(f"{source}: stored config key 'local_encoder' is {d['local_encoder']!r}, not a registered "
-                            f"local encoder ({', '.join(LOCAL_ENCODERS)}); use a checkpoint this kit wrote, or "
-                            "register that encoder type first")
         try:
             return cls.from_dict(d)
+        except SettingError as e:   # a rule the data checks leave to the model (its encoder registry)
+            raise stored_key_error(source, e.key, d[e.key], e.rule) from None
         except (UserError, ValueError, TypeError) as e:   # a combination the per-key checks let through
             raise UserError(f"{source}: its stored config does not describe a model ({e}); "
                             "use a checkpoint this kit wrote, unedited") from None
-
-
-# How a mismatch names the setting it disagrees with. The main command (python -m relpose) sets the model by
-# flags; a model built from a checkpoint's stored config, or assumed for a published one, has no flags, so its
-# loader passes other terms (relpose.weights.config_terms) and no message names a flag the command lacks.
-FLAG_TERMS = {"filter_widths": "-arc is {}", "dense": " with --dense", "channels": "-ch is {}",
-              "latent_dim": "-lfd is {}", "encoding": "--encoding {}", "hidden": "--hidden is {}",
-              "stage": "--stage is {}", "num_input_joints": "the data set has {}", "groups": "the skeleton has {}"}
 
 
 # --- local encoders ------------------------------------------------------------------------------------------
 # A local encoder maps one body part's window (B, C, receptive field) to one feature vector (B, latent_dim).
 # Each type is an nn.Module class registered by name, with a classmethod from_config(in_channels, ModelConfig);
 # `ModelConfig.local_encoder` picks one. It may define set_bn_momentum(m) (the decaying batch-norm momentum of
-# VideoPose3D) and a staticmethod mismatch(state, prefix, config, group, terms) -> message or None, naming the
-# setting (in `terms`, see FLAG_TERMS) a checkpoint's tensors disagree with (relpose.weights.check_compatible asks it).
+# VideoPose3D). What a checkpoint's tensors say of a type's settings is relpose.weights' knowledge.
 LOCAL_ENCODERS: dict[str, type] = {}
 
 
@@ -269,56 +248,6 @@ class TemporalEncoder(nn.Module):
             x = self._act(F.conv1d(x, conv.weight, dilation=1 if self.dense else dilation), self.layers_bn[2 * i])
             x = res + self._act(self.layers_conv[2 * i + 1](x), self.layers_bn[2 * i + 1])
         return self.shrink(x)
-
-    @staticmethod
-    def mismatch(state: dict, prefix: str, config: "ModelConfig", group: BodyGroup,
-                 terms: dict | None = None) -> str | None:
-        """Which setting a checkpoint's encoder tensors (`prefix`.*) disagree with, in `terms` (FLAG_TERMS:
-        the main command's flags); None if none."""
-        terms = terms or FLAG_TERMS
-        def shape(key):
-            t = state.get(f"{prefix}.{key}")
-            return None if t is None else tuple(t.shape)
-
-        if shape("expand_conv.weight") is None or shape("shrink.weight") is None:
-            return None  # not this encoder type: the tensor-by-tensor comparison names the difference
-        n_blocks = len({k.split(".")[2] for k in state if k.startswith(f"{prefix}.layers_conv.")}) // 2
-        kernels = [shape("expand_conv.weight")[2]] + [(shape(f"layers_conv.{2 * i}.weight") or (0, 0, 0))[2]
-                                                      for i in range(n_blocks)]
-        widths = _widths_from_kernels(kernels, config.dense)
-        arc = ",".join(map(str, config.filter_widths))
-        dense = terms["dense"] if config.dense else ""
-        if widths is None:
-            return (f"checkpoint convolution widths {','.join(map(str, kernels))} do not fit "
-                    f"{terms['filter_widths'].format(arc)}{dense}")
-        if widths != list(config.filter_widths):
-            return f"checkpoint architecture {','.join(map(str, widths))} but {terms['filter_widths'].format(arc)}{dense}"
-        channels, in_width, _ = shape("expand_conv.weight")
-        if channels != config.channels:
-            return f"checkpoint has {channels} convolution channels but {terms['channels'].format(config.channels)}"
-        latent = shape("shrink.weight")[0]
-        if latent != config.latent_dim:
-            return f"checkpoint has latent size {latent} but {terms['latent_dim'].format(config.latent_dim)}"
-        expected = config.in_channels(group)
-        if in_width != expected:
-            parts = in_width / (2 * len(group.input_joints))
-            guess = {1: "raw", 2: "raw+pos or raw+temp", 3: "raw+pos+temp"}.get(parts, "unknown")
-            return (f"checkpoint's {group.name} encoder reads {in_width} input channels (encoding {guess}) "
-                    f"but {terms['encoding'].format(config.encoding)} gives {expected}")
-        return None
-
-
-def _widths_from_kernels(kernels: list[int], dense: bool) -> list[int] | None:
-    """Filter widths (-arc) from the convolution kernel sizes; dense kernels are 2 * pad + 1 wide."""
-    if not dense:
-        return kernels
-    widths, dilation = [kernels[0]], kernels[0]
-    for k in kernels[1:]:
-        if (k - 1) % dilation:
-            return None
-        widths.append((k - 1) // dilation + 1)
-        dilation *= widths[-1]
-    return widths
 
 
 # --- fully connected blocks (global encoder, fusion, decoders) ------------------------------------------------

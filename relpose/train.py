@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoints
+from .config_rules import PYTHON_TERMS, TRAIN_RULES, Terms, check_rules
 from .datasets import PoseDataset, without_trajectory
 from .errors import CheckpointError, UserError
 from .evaluate import validation_mpjpe
@@ -58,23 +59,7 @@ class TrainConfig:
     eval_batch_size: int = 1024
 
     def __post_init__(self):
-        checks = [("--stage", self.stage in (1, 2, 3), "must be 1, 2 or 3"),
-                  ("-e", self.epochs >= 1, "must be at least 1"),
-                  ("-b", self.batch_size >= 1, "must be at least 1"),
-                  ("-lr", self.learning_rate > 0 and math.isfinite(self.learning_rate), "must be a positive number"),
-                  ("-lrd", 0 < self.lr_decay <= 1, "must be in (0, 1] (a factor per epoch)"),
-                  ("--subset", 0 < self.subset <= 1, "must be in (0, 1]"),
-                  ("--downsample", int(self.downsample) == self.downsample and self.downsample >= 1,
-                   "must be a whole number >= 1"),
-                  ("--checkpoint-frequency", self.checkpoint_frequency >= 1, "must be at least 1"),
-                  ("--eval-batch-size", self.eval_batch_size >= 1, "must be at least 1")]
-        for flag, ok, rule in checks:
-            if not ok:
-                value = {"--stage": self.stage, "-e": self.epochs, "-b": self.batch_size, "-lr": self.learning_rate,
-                         "-lrd": self.lr_decay, "--subset": self.subset, "--downsample": self.downsample,
-                         "--checkpoint-frequency": self.checkpoint_frequency,
-                         "--eval-batch-size": self.eval_batch_size}[flag]
-                raise UserError(f"{flag} {value}: {rule}")
+        check_rules(vars(self), TRAIN_RULES)
         self.downsample = int(self.downsample)
 
     def to_dict(self) -> dict:
@@ -141,31 +126,32 @@ def encoder_parameter_names(model: RIEModel) -> list[str]:
     return [k for k in model.state_dict() if k.startswith(prefixes)]
 
 
-def load_encoders(model: RIEModel, state: dict) -> list[str]:
+def load_encoders(model: RIEModel, state: dict, terms: Terms = PYTHON_TERMS) -> list[str]:
     """Copy every LocalLayer_* and GlobalInfo tensor of a stage-1 state_dict into `model` by name."""
     names = encoder_parameter_names(model)
     missing = [k for k in names if k not in state]
     if missing:
-        raise CheckpointError(f"the -p checkpoint lacks encoder tensor '{missing[0]}' "
+        raise CheckpointError(f"the stage-1 checkpoint lacks encoder tensor '{missing[0]}' "
                               f"({len(missing)} missing); is it a checkpoint of this architecture?")
     own = model.state_dict()
+    settings = ", ".join(terms.name(f) for f in ("filter_widths", "channels", "latent_dim"))
     for k in names:
         if own[k].shape != state[k].shape:
-            raise CheckpointError(f"the -p checkpoint's '{k}' has shape {tuple(state[k].shape)}, "
-                                  f"the model's has {tuple(own[k].shape)}: check -arc, -ch and -lfd")
+            raise CheckpointError(f"the stage-1 checkpoint's '{k}' has shape {tuple(state[k].shape)}, "
+                                  f"the model's has {tuple(own[k].shape)}: check {settings}")
     model.load_state_dict({k: state[k] for k in names}, strict=False)
     return names
 
 
-def load_previous_stage(model: RIEModel, checkpoint: dict) -> list[str]:
+def load_previous_stage(model: RIEModel, checkpoint: dict, terms: Terms = PYTHON_TERMS) -> list[str]:
     """Start a stage from the one before: stage 2 takes the stage-1 encoders (by name), stage 3 the whole
-    stage-2 model. Returns the names of the tensors loaded."""
+    stage-2 model. Returns the names of the tensors loaded; messages name the model's settings in `terms`."""
     state = checkpoint["model_pos"]
     if model.config.stage == 2:
-        check_compatible(state, model.config, encoders_only=True)
-        return load_encoders(model, state)
+        check_compatible(state, model.config, encoders_only=True, terms=terms)
+        return load_encoders(model, state, terms)
     if model.config.stage == 3:
-        check_compatible(state, model.config)
+        check_compatible(state, model.config, terms=terms)
         model.load_state_dict(state, strict=True)
         return list(state)
     raise UserError("stage 1 trains from scratch; there is no previous stage to load")

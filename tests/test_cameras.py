@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from relpose.cameras import (camera_to_world, frame_rate, image_coordinates, load_rig, normalize_screen_coordinates,
                              project_to_2d, project_to_2d_linear, qinverse, qrot, world_to_camera)
@@ -16,10 +17,8 @@ def random_quaternions(n):
 
 
 def quat_to_matrix(q):
-    w, x, y, z = q
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+    """The rotation matrix of a w x y z quaternion (SciPy's)."""
+    return Rotation.from_quat(np.asarray(q, dtype=np.float64), scalar_first=True).as_matrix()
 
 
 def test_qrot_matches_rotation_matrices():

@@ -25,16 +25,20 @@ def test_published_defaults():
     assert (a.dataset, a.keypoints, a.subjects_train, a.subjects_test) == ("h36m", "cpn_ft_h36m_dbb",
                                                                            "S1,S5,S6,S7,S8", "S9,S11")
     assert (a.epochs, a.batch_size, a.dropout, a.learning_rate, a.lr_decay) == (80, 1024, 0.2, 0.001, 0.95)
-    assert (a.architecture, a.channels, a.latent_features_dim, a.stage) == ("3,3,3,3,3", 256, 256, 1)
-    assert a.data_augmentation and a.test_time_augmentation and a.checkpoint == "checkpoint"
+    assert (a.architecture, a.channels, a.latent_dim, a.stage) == ("3,3,3,3,3", 256, 256, 1)
+    assert a.augment and a.test_time_augmentation and a.validate and a.checkpoint == "checkpoint"
     assert parse_args(["-d", "synth"]).keypoints == "det"
     b = parse_args(["-k", "gt", "--stage", "2", "-lfd", "512", "-p", "x.bin", "-no-da", "-no-tta", "-arc", "3,3,3"])
-    assert (b.stage, b.latent_features_dim, b.pretrain, b.filter_widths) == (2, 512, "x.bin", (3, 3, 3))
-    assert not b.data_augmentation and not b.test_time_augmentation
+    assert (b.stage, b.latent_dim, b.pretrain, b.filter_widths) == (2, 512, "x.bin", (3, 3, 3))
+    assert not b.augment and not b.test_time_augmentation
+    assert parse_args(["--disable-optimizations"]).disable_optimizations   # a published flag, accepted (no effect)
 
 
 @pytest.mark.parametrize("flags, words", [
-    (["-e", "0"], "-e must be positive"),
+    (["-e", "0"], "-e 0: must be at least 1"),
+    (["-lfd", "0"], "-lfd 0: must be a positive number"),
+    (["--stage", "4"], "--stage 4: must be 1, 2 or 3"),
+    (["--seed", "-1"], "--seed -1: must be a whole number in [0, 2^32)"),
     (["-arc", "3,x"], "-arc '3,x'"),
     (["-arc", "3,2"], "odd"),
     (["--subset", "1.5"], "--subset"),

@@ -5,6 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from relpose.cameras import load_rig
 from relpose.datasets import deterministic_random, load_dataset
@@ -48,10 +49,8 @@ def h36m(tmp_path):
 
 
 def quat_to_matrix(q):
-    w, x, y, z = np.asarray(q, dtype=np.float64)
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+    """The rotation matrix of a w x y z quaternion (SciPy's)."""
+    return Rotation.from_quat(np.asarray(q, dtype=np.float64), scalar_first=True).as_matrix()
 
 
 def expected_camera_space(world, cam):
@@ -408,3 +407,21 @@ def test_unknown_dataset_and_bad_keypoints_name(tmp_path):
         load_dataset("mpii", "gt", tmp_path)
     with pytest.raises(UserError, match="plain name"):
         load_dataset("h36m", "../gt", tmp_path)
+
+
+def test_kit_made_sets_are_made_by_the_maker_their_package_registers(tmp_path, monkeypatch):
+    import relpose.mocap
+    import relpose.synth
+    from relpose import datasets
+    assert datasets.MAKERS["synth"] is relpose.synth.ensure_synthetic
+    assert datasets.MAKERS["mocap"] is relpose.mocap.ensure_mocap
+    calls = []
+    monkeypatch.setitem(datasets.MAKERS, "synth", lambda data_dir, keypoints, log: calls.append((data_dir, keypoints)))
+    datasets.dataset_spec("synth").make_missing("det", tmp_path)
+    datasets.dataset_spec("h36m").make_missing("gt", tmp_path)   # the user's set: nothing is made
+    assert calls == [(str(tmp_path), "det")]
+    monkeypatch.delitem(datasets.MAKERS, "synth")
+    with pytest.raises(UserError, match="its maker was not imported here; run `python -m relpose.synth`"):
+        datasets.dataset_spec("synth").make_missing("det", tmp_path)
+    with pytest.raises(ValueError, match="'h36m' is not made by the kit"):
+        datasets.register_maker("h36m", print)

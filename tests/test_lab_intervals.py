@@ -4,8 +4,7 @@ import math
 import pytest
 
 from relpose.errors import UserError
-from relpose.lab.intervals import (HIGHER, LOWER, UNDECIDED, mean_interval, paired_comparison, t_central_probability,
-                                   t_quantile)
+from relpose.lab.intervals import HIGHER, LOWER, UNDECIDED, mean_interval, paired_comparison, t_quantile
 
 
 def test_t_quantiles_match_the_printed_tables():
@@ -13,9 +12,10 @@ def test_t_quantiles_match_the_printed_tables():
     for dof, printed in [(1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (9, 2.262), (30, 2.042)]:
         assert t_quantile(0.975, dof) == pytest.approx(printed, abs=5e-4)
     assert t_quantile(0.995, 4) == pytest.approx(4.604, abs=5e-4)
-    # ν = 1 is the Cauchy distribution: P(|T| < 1) = 2 atan(1) / π = 1/2; ν = 2: P(|T| < t) = t / sqrt(2 + t²).
-    assert t_central_probability(1.0, 1) == pytest.approx(0.5)
-    assert t_central_probability(3.0, 2) == pytest.approx(3 / math.sqrt(11))
+    # Closed forms: ν = 1 is the Cauchy distribution, t = tan(π (p - 1/2)); ν = 2: t = (2p - 1) / sqrt(2 p (1 - p)).
+    for p in (0.6, 0.9, 0.975, 0.995):
+        assert t_quantile(p, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-12)
+        assert t_quantile(p, 2) == pytest.approx((2 * p - 1) / math.sqrt(2 * p * (1 - p)), rel=1e-12)
     # A large ν approaches the normal's 1.95996.
     assert t_quantile(0.975, 2000) == pytest.approx(1.95996, abs=2e-3)
 

@@ -92,6 +92,48 @@ def test_no_import_cycles():
         visit(name, [])
 
 
+# A whole string that names a module (or 'module:function') of the package: an import waiting to happen.
+MODULE_REFERENCE = re.compile(r"relpose(\.\w+)+(:\w+)?")
+
+
+def test_no_upward_import_hidden_in_a_string():
+    """A module names no module of a higher layer in a string that is nothing but that name (importlib would
+    import it past the graph above), and the core calls no importer at all: upper layers register with it."""
+    wrong = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_REFERENCE.fullmatch(node.value):
+                target = node.value.split(":")[0]
+                if LAYERS[layer_of(target)] > LAYERS[layer_of(name)]:
+                    wrong.append(f"{name}:{node.lineno} names {node.value!r} ({layer_of(target)})")
+            importer = (isinstance(node, ast.Attribute) and node.attr == "import_module") or \
+                (isinstance(node, ast.Name) and node.id in ("import_module", "__import__"))
+            if layer_of(name) == "core" and importer:
+                wrong.append(f"{name}:{node.lineno} imports a module by name (register from above instead)")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_string_scan_sees_a_maker_reference():
+    """Guard the guard: the old registry entry is caught by the pattern and the layer order."""
+    assert MODULE_REFERENCE.fullmatch("relpose.synth:ensure_synthetic")
+    assert not MODULE_REFERENCE.fullmatch("run `python -m relpose.synth` to generate it")
+    assert LAYERS[layer_of("relpose.synth")] > LAYERS[layer_of("relpose.datasets")]
+
+
+def package_modules(init: Path) -> list[str]:
+    folder = init.parent
+    return sorted(p.stem for p in folder.glob("*.py") if p.stem not in ("__init__", "__main__")) + \
+        sorted(p.name for p in folder.iterdir() if (p / "__init__.py").exists())
+
+
+@pytest.mark.parametrize("init", sorted(PACKAGE.rglob("__init__.py")), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_every_package_docstring_names_all_its_modules(init):
+    doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+    missing = [m for m in package_modules(init) if not re.search(rf"\b{m}\b", doc)]
+    assert not missing, f"{init.relative_to(PACKAGE.parent)} does not name {', '.join(missing)}"
+
+
 def test_checkpoint_files_know_nothing_of_the_model():
     assert "relpose.model" not in import_graph()["relpose.checkpoints"]
 

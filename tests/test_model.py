@@ -127,13 +127,27 @@ def test_dense_kernels_span_the_dilated_footprint():
     assert enc(torch.randn(2, 4, 27)).shape == (2, 8)
 
 
-def test_config_validation_names_the_flag():
-    with pytest.raises(UserError, match="-arc 3,4"):
-        ModelConfig(filter_widths=(3, 4))
-    with pytest.raises(UserError, match="--stage 4"):
-        ModelConfig(stage=4)
-    with pytest.raises(UserError, match="--encoding nope"):
-        ModelConfig(encoding="nope")
+@pytest.mark.parametrize("kw, field_words, flag_words", [
+    (dict(filter_widths=(3, 4)), "filter_widths 3,4: filter widths must be odd", "-arc 3,4: filter widths must be odd"),
+    (dict(stage=4), "stage 4: must be 1, 2 or 3", "--stage 4: must be 1, 2 or 3"),
+    (dict(encoding="nope"), "encoding nope: choose one of raw,", "--encoding nope: choose one of raw,"),
+    (dict(latent_dim=0), "latent_dim 0: must be a positive number", "-lfd 0: must be a positive number"),
+    (dict(channels=-1), "channels -1: must be a positive number", "-ch -1: must be a positive number"),
+    (dict(dropout=1.0), "dropout 1.0: the dropout probability must be in [0, 1)", "-drop 1.0: the dropout"),
+    (dict(fc_dropout=-0.1), "fc_dropout -0.1: the dropout probability", "FC dropout -0.1: the dropout"),
+])
+def test_config_validation_names_the_field_and_the_command_line_its_flag(kw, field_words, flag_words):
+    """Built in Python, a bad value is named by its field; the command line words the same error by its flag."""
+    from relpose.cli.parser import FLAG_TERMS
+    from relpose.config_rules import SettingError
+    with pytest.raises(SettingError) as e:
+        ModelConfig(**kw)
+    assert str(e.value).startswith(field_words)
+    assert str(e.value.named(FLAG_TERMS)).startswith(flag_words)
+    assert isinstance(e.value, UserError)
+
+
+def test_config_structure_errors():
     with pytest.raises(ValueError, match="cover joints"):
         ModelConfig(num_joints=15)  # Human3.6M groups on a 15-joint skeleton
 

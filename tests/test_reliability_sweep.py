@@ -15,6 +15,7 @@ from relpose.errors import CheckpointError, UserError
 from relpose.metrics import mean_velocity_error, mpjpe, n_mpjpe, p_mpjpe
 from relpose.model import ModelConfig, RIEModel
 from relpose.runtime import pick_device
+from relpose.cli.parser import FLAG_TERMS
 from relpose.weights import load_model, load_weights
 
 from cli_helpers import TINY_MODEL
@@ -209,6 +210,9 @@ def test_another_architecture_or_layout_is_named(tmp_path, small_model):
     path = write(tmp_path / "humaneva.bin", humaneva, config=False)
     with pytest.raises(CheckpointError) as e:
         load_weights(RIEModel(ModelConfig(**SMALL)), path)
+    assert "humaneva.bin" in one_line(e) and "trained on 15 joints but num_input_joints is 17" in str(e.value)
+    with pytest.raises(CheckpointError) as e:   # the main command: the data set decides the input
+        load_weights(RIEModel(ModelConfig(**SMALL)), path, terms=FLAG_TERMS)
     assert "humaneva.bin" in one_line(e) and "the data set has 17" in str(e.value)
     # VideoPose3D's own checkpoints hold one temporal model, no body parts.
     torch.save({"epoch": 80, "model_pos": {"expand_conv.weight": torch.ones(1024, 34, 3)}}, tmp_path / "vp3d.bin")

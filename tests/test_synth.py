@@ -291,3 +291,13 @@ def test_module_entry_point_bad_flag():
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and "--bogus" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_the_generators_axis_rotations_are_scipys():
+    from scipy.spatial.transform import Rotation
+
+    from relpose.synth.motion import _rot
+    angles = np.random.default_rng(0).uniform(-4, 4, 200)
+    for axis in "xyz":
+        np.testing.assert_allclose(_rot(axis, angles), Rotation.from_euler(axis, angles[:, None]).as_matrix(),
+                                   rtol=0, atol=1e-15)

@@ -119,13 +119,20 @@ def test_resumed_run_ends_where_an_uninterrupted_one_would(tmp_path):
         assert torch.equal(full[k], resumed[k]), k
 
 
-def test_train_config_checks_every_value_in_flag_terms():
+def test_train_config_checks_every_value_by_field_and_in_flag_terms():
+    from relpose.cli.parser import FLAG_TERMS
+    from relpose.config_rules import SettingError
     for kw, words in [(dict(stage=4), "--stage 4"), (dict(epochs=0), "-e 0"), (dict(batch_size=0), "-b 0"),
                       (dict(learning_rate=-1e-3), "-lr -0.001"), (dict(learning_rate=float("nan")), "-lr nan"),
                       (dict(lr_decay=0), "-lrd 0"), (dict(lr_decay=1.5), "-lrd 1.5"), (dict(subset=0), "--subset 0"),
-                      (dict(downsample=1.5), "--downsample 1.5"), (dict(checkpoint_frequency=0), "--checkpoint-frequency 0")]:
-        with pytest.raises(UserError, match=re.escape(words)):
+                      (dict(downsample=1.5), "--downsample 1.5"), (dict(checkpoint_frequency=0), "--checkpoint-frequency 0"),
+                      (dict(seed=-1), "--seed -1"), (dict(seed=2 ** 32), "--seed 4294967296"),
+                      (dict(eval_batch_size=0), "--eval-batch-size 0")]:
+        with pytest.raises(SettingError) as e:
             TrainConfig(**kw)
+        (name, value), = kw.items()
+        assert str(e.value).startswith(f"{name} {value}: ") and isinstance(e.value, UserError)
+        assert str(e.value.named(FLAG_TERMS)).startswith(words + ": ")
     cfg = TrainConfig(stage=3, epochs=20, learning_rate=5e-4)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 

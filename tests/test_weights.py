@@ -4,6 +4,8 @@ import re
 import pytest
 import torch
 
+from relpose.cli.parser import FLAG_TERMS
+from relpose.config_rules import stored_terms
 from relpose.errors import CheckpointError
 from relpose.model import ModelConfig, RIEModel
 from relpose.weights import check_compatible
@@ -36,7 +38,26 @@ def meta_state(cfg):
 ])
 def test_incompatibility_is_named_in_flag_terms(saved, flags, message):
     with pytest.raises(CheckpointError, match=message):
-        check_compatible(meta_state(small(**saved)), small(**flags))
+        check_compatible(meta_state(small(**saved)), small(**flags), terms=FLAG_TERMS)
+
+
+@pytest.mark.parametrize("terms, words", [
+    (None, ["latent size 32 but latent_dim is 16", "convolution channels but channels is 16",
+            "architecture 3,3,3 but filter_widths is 3,3", "stage-2/3 model (has FuseBlocks) but stage is 1",
+            "encoding raw+pos+temp gives 30"]),
+    (stored_terms("its stored config"), [
+        "latent size 32 but its stored config has latent size 16", "but its stored config has channels 16",
+        "architecture 3,3,3 but its stored config has filter widths 3,3", "but its stored config has stage 1",
+        "but its stored config's encoding raw+pos+temp gives 30"]),
+])
+def test_a_configuration_not_from_flags_is_named_in_its_own_terms(terms, words):
+    """Built in Python the settings are named by their fields; read from a file, in the file's words: no flag."""
+    kw = {} if terms is None else dict(terms=terms)
+    for saved, message in zip((dict(latent_dim=32), dict(channels=32), dict(filter_widths=(3, 3, 3)), dict(stage=3),
+                               dict(encoding="raw")), words):
+        with pytest.raises(CheckpointError) as e:
+            check_compatible(meta_state(small(**saved)), small(), **kw)
+        assert message in str(e.value) and not re.search(r" -(lfd|ch|arc|-stage|-encoding)\b", str(e.value))
 
 
 def test_compatible_checkpoints_pass():
@@ -45,13 +66,13 @@ def test_compatible_checkpoints_pass():
     # Stage 2 starts from a stage-1 checkpoint's encoders.
     check_compatible(meta_state(small(stage=1)), small(stage=2), encoders_only=True)
     with pytest.raises(CheckpointError, match="-lfd"):
-        check_compatible(meta_state(small(stage=1, latent_dim=8)), small(stage=2), encoders_only=True)
+        check_compatible(meta_state(small(stage=1, latent_dim=8)), small(stage=2), encoders_only=True, terms=FLAG_TERMS)
 
 
 def test_published_layout_is_compatible_with_paper_flags():
     check_compatible(meta_state(ModelConfig(stage=3, latent_dim=512)), ModelConfig(stage=3, latent_dim=512))
     with pytest.raises(CheckpointError, match="latent size 512 but -lfd is 256"):
-        check_compatible(meta_state(ModelConfig(stage=3, latent_dim=512)), ModelConfig(stage=3))
+        check_compatible(meta_state(ModelConfig(stage=3, latent_dim=512)), ModelConfig(stage=3), terms=FLAG_TERMS)
 
 
 def test_other_differences_name_one_tensor():
@@ -64,7 +85,7 @@ def test_other_differences_name_one_tensor():
         check_compatible(state, small(stage=3))
     with pytest.raises(CheckpointError, match="15 joints but the data set has 17"):
         from relpose.skeleton import HUMANEVA_15
-        check_compatible(meta_state(small(num_joints=15, groups=HUMANEVA_15.groups)), small())
+        check_compatible(meta_state(small(num_joints=15, groups=HUMANEVA_15.groups)), small(), terms=FLAG_TERMS)
     with pytest.raises(CheckpointError, match="not an RIE model"):
         check_compatible({"w": torch.ones(1)}, small())
 
@@ -80,7 +101,9 @@ def test_stored_config_catches_what_shapes_cannot(tmp_path):
     # Same tensor shapes, other settings: --causal off, raw+temp instead of raw+pos.
     for wrong, words in ((small(encoding="raw+pos"), "--causal True"), (small(causal=True, encoding="raw+temp"),
                                                                         "--encoding 'raw+pos'")):
-        with pytest.raises(CheckpointError, match=re.escape(words)):
+        with pytest.raises(CheckpointError, match=re.escape(words + " but the flags give")):
+            load_weights(RIEModel(wrong), path, terms=FLAG_TERMS)
+        with pytest.raises(CheckpointError, match=re.escape(words[2:] + " but the configuration has")):
             load_weights(RIEModel(wrong), path)
     loaded = load_model(path)
     assert loaded.config == cfg and not loaded.training
@@ -130,3 +153,17 @@ def test_a_new_local_encoder_type_needs_only_the_model_module(tmp_path):
             check_compatible(meta_state(small(stage=3)), cfg)
     finally:
         del model_module.LOCAL_ENCODERS["mean-pool"]
+
+
+@pytest.mark.parametrize("name", ["stage1_lfd256", "stage3_lfd256", "stage3_lfd512"])
+def test_a_published_configuration_is_read_from_its_tensor_shapes(name):
+    """The published checkpoints store no configuration: weights.published_config infers it (stage from the fusion
+    blocks, latent size from the Torso encoder), and it builds the published layout key for key."""
+    import json
+    from importlib import resources
+    from relpose.weights import published_config
+    spec = json.loads(resources.files("relpose").joinpath("data", "rie_checkpoint_layout.json").read_text())["configs"][name]
+    state = {k: torch.empty(s, device="meta") for k, s, _ in spec["state_dict"]}
+    cfg = published_config(state)
+    assert (cfg.stage, cfg.latent_dim) == (spec["stage"], spec["latent_features_dim"])
+    check_compatible(state, cfg)

@@ -4,10 +4,11 @@
 - `run`: `python -m relpose` (flags -> ModelConfig/TrainConfig -> relpose.train / relpose.evaluate);
 - `render`: `--render` (one sequence to a GIF/MP4 and/or .npy);
 - `detect`: `python -m relpose.wild.detect` (MediaPipe 2D landmarks, in the detector's own environment);
-- `demo`: `make demo`;  `synth`: `python -m relpose.synth`;
+- `demo`: `make demo`;  `synth`: `python -m relpose.synth`;  `mocap`: `python -m relpose.mocap`;
 - `keypoints`: `python -m relpose.cli.keypoints` (a 2D detector's output -> data_2d_custom_<name>.npz);
 - `wild`: `python -m relpose.cli.wild` (lift a custom keypoint file, render, plausibility);
 - `wild_make`: what `make wild` runs (detect, then lift; the Makefile's values through the environment);
+- `wild_model`: `make wild-model` (the in-the-wild model the kit ships);
 - `notebooks`: `python -m relpose.cli.notebooks refresh|normalise|check` (the stored notebooks);
 - `common`: one-line errors and exit code 2 for every command.
 Nothing outside this package imports it; it imports every layer below.

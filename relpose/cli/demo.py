@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import synth  # noqa: F401  (importing it registers the synthetic set's maker)
 from ..datasets import dataset_spec, load_dataset
 from ..evaluate import evaluate_dataset
 from ..lab import presets

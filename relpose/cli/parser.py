@@ -1,5 +1,10 @@
 """The flags of `python -m relpose`: the published run.py flags (same names, short forms, defaults), plus
-the kit's additions, and every check a flag's value can get before any work starts.
+the kit's additions, checked before any work starts.
+
+A flag that sets a configuration field has the field's name as its destination (-lfd sets `latent_dim`),
+and FLAGS names each such field's flag. The configurations check their own values (relpose.config_rules):
+`parse_args` builds them once to check the flags, and words any SettingError by the flag (FLAG_TERMS).
+The parser itself checks only what no configuration holds (the --viz-* values, -s, lists, combinations).
 
     python -m relpose -k gt --stage 1 -lfd 256
     python -m relpose -k gt --stage 2 -lfd 256 -p stage_1_epoch_80.bin
@@ -9,12 +14,28 @@ the kit's additions, and every check a flag's value can get before any work star
 from __future__ import annotations
 
 import argparse
-import math
+from dataclasses import fields
 
+from ..config_rules import SETTING_WORDS, SettingError, Terms, shown
 from ..datasets import DATASETS
 from ..errors import UserError
-from ..encoding import ENCODINGS
+from ..model import ModelConfig
+from ..train import TrainConfig
 from .common import OneLineParser
+
+# The flag of every ModelConfig and TrainConfig field a flag sets, in the order a printed command line lists them.
+FLAGS = {"filter_widths": "-arc", "channels": "-ch", "latent_dim": "-lfd", "hidden": "--hidden", "dropout": "-drop",
+         "encoding": "--encoding", "epochs": "-e", "learning_rate": "-lr", "lr_decay": "-lrd", "batch_size": "-b",
+         "downsample": "--downsample", "subset": "--subset", "seed": "--seed",
+         "checkpoint_frequency": "--checkpoint-frequency", "eval_batch_size": "--eval-batch-size",
+         "causal": "--causal", "dense": "--dense", "augment": "-no-da", "validate": "--no-eval",
+         "hold_bn_stats": "--hold-bn-stats", "amp": "--amp", "stage": "--stage"}
+# Messages about the main command's model and training name a setting by its flag; what no flag sets, the data
+# set decides (its keypoints, its skeleton) or is named in words.
+FLAG_TERMS = Terms({**SETTING_WORDS, **FLAGS, "num_input_joints": "the data set has {}",
+                    "groups": "the skeleton has {}"}, gives="the flags give")
+MODEL_FIELDS = [f.name for f in fields(ModelConfig) if f.name in FLAGS]
+TRAIN_FIELDS = [f.name for f in fields(TrainConfig) if f.name in FLAGS]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("-drop", "--dropout", default=0.2, type=float, metavar="P", help="dropout probability")
     a("-lr", "--learning-rate", default=0.001, type=float, metavar="LR", help="initial learning rate")
     a("-lrd", "--lr-decay", default=0.95, type=float, metavar="LR", help="learning rate decay per epoch")
-    a("-no-da", "--no-data-augmentation", dest="data_augmentation", action="store_false",
+    a("-no-da", "--no-data-augmentation", dest="augment", action="store_false",
       help="disable train-time flipping")
     a("-no-tta", "--no-test-time-augmentation", dest="test_time_augmentation", action="store_false",
       help="disable test-time flipping")
@@ -52,13 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     a("--causal", action="store_true", help="use causal convolutions for real-time processing")
     a("-ch", "--channels", default=256, type=int, metavar="N", help="number of channels in convolution layers")
     a("--stage", default=1, type=int, metavar="N", help="training stage of the multi-stage optimisation (1, 2, 3)")
-    a("-lfd", "--latent-features-dim", default=256, type=int, metavar="N", help="dimension of the latent features")
+    a("-lfd", "--latent-features-dim", dest="latent_dim", default=256, type=int, metavar="N",
+      help="dimension of the latent features")
     a("-p", "--pretrain", default="", metavar="FILENAME", help="stage-1 checkpoint whose encoders stage 2 loads")
     a("-ft", "--finetune", default="", metavar="FILENAME", help="stage-2 checkpoint that stage 3 fine-tunes")
     # Experimental
     a("--subset", default=1, type=float, metavar="FRACTION", help="reduce dataset size by fraction")
     a("--downsample", default=1, type=int, metavar="FACTOR", help="downsample frame rate by factor")
-    a("--no-eval", action="store_true", help="disable epoch evaluation while training (small speed-up)")
+    a("--no-eval", dest="validate", action="store_false",
+      help="disable epoch evaluation while training (small speed-up)")
     a("--dense", action="store_true", help="use dense convolutions instead of dilated convolutions")
     a("--disable-optimizations", action="store_true", help="accepted for compatibility (no effect: the "
       "strided single-frame form is the only form, since the temporal encoding needs it)")
@@ -103,10 +126,7 @@ def _list(text: str, flag: str, what: str) -> list[str]:
 
 def check_args(args: argparse.Namespace) -> argparse.Namespace:
     """Every check a flag's value can get on its own or against the others (one UserError each)."""
-    positive = [("-e", args.epochs), ("-b", args.batch_size), ("-ch", args.channels),
-                ("-lfd", args.latent_features_dim), ("--downsample", args.downsample), ("--hidden", args.hidden),
-                ("--checkpoint-frequency", args.checkpoint_frequency), ("--eval-batch-size", args.eval_batch_size),
-                ("--viz-downsample", args.viz_downsample), ("--viz-size", args.viz_size),
+    positive = [("--viz-downsample", args.viz_downsample), ("--viz-size", args.viz_size),
                 ("--viz-bitrate", args.viz_bitrate)]
     for flag, value in positive:
         if value <= 0:
@@ -119,25 +139,15 @@ def check_args(args: argparse.Namespace) -> argparse.Namespace:
     if args.stride != 1:
         raise UserError(f"-s {args.stride}: RIE predicts one frame per window (its temporal encoding is relative "
                         "to each window's centre frame), so windows cannot be chunked; use -s 1 (the default)")
-    for flag, value, lo, hi, rule in (("-lr", args.learning_rate, 0, math.inf, "a positive number"),
-                                      ("-lrd", args.lr_decay, 0, 1, "in (0, 1]: a factor per epoch"),
-                                      ("--subset", args.subset, 0, 1, "in (0, 1]")):
-        if not (math.isfinite(value) and lo < value <= hi):
-            raise UserError(f"{flag} must be {rule}, got {value}")
-    if not (math.isfinite(args.dropout) and 0 <= args.dropout < 1):
-        raise UserError(f"-drop must be a probability in [0, 1), got {args.dropout}")
-    if not 0 <= args.seed < 2 ** 32:
-        raise UserError(f"--seed must be in [0, 2^32), got {args.seed}")
-    if args.encoding not in ENCODINGS:
-        raise UserError(f"--encoding {args.encoding}: choose one of {', '.join(ENCODINGS)}")
-    if args.stage not in (1, 2, 3):
-        raise UserError(f"--stage {args.stage} is not a stage: use 1, 2 or 3")
     try:
         args.filter_widths = tuple(int(x) for x in args.architecture.split(","))
     except ValueError:
         raise UserError(f"-arc '{args.architecture}' is not a comma-separated list of integers, e.g. 3,3,3,3,3") from None
-    if any(w <= 0 or w % 2 == 0 for w in args.filter_widths):
-        raise UserError(f"-arc '{args.architecture}': filter widths must be odd positive integers, e.g. 3,3,3")
+    try:   # the configurations' own checks, before any work (the data set's part of ModelConfig comes later)
+        ModelConfig(**model_settings(args))
+        TrainConfig(**train_settings(args))
+    except SettingError as e:
+        raise e.named(FLAG_TERMS) from None
     _check_combinations(args)
     args.actions_list = None if args.actions == "*" else _list(args.actions, "-a", "action names such as Walking")
     args.subjects_train_list = _list(args.subjects_train, "-str", "subjects such as S1,S5") \
@@ -145,6 +155,16 @@ def check_args(args: argparse.Namespace) -> argparse.Namespace:
     args.subjects_test_list = _list(args.subjects_test, "-ste", "subjects such as S9,S11") \
         if args.subjects_test or args.dataset != "custom" else []   # custom data: videos, no test subjects
     return args
+
+
+def model_settings(args) -> dict:
+    """The ModelConfig fields the flags set (the data set sets the rest: relpose.cli.run.model_config)."""
+    return {name: getattr(args, name) for name in MODEL_FIELDS}
+
+
+def train_settings(args) -> dict:
+    """The TrainConfig the flags describe, as its fields."""
+    return {name: getattr(args, name) for name in TRAIN_FIELDS}
 
 
 def _check_combinations(args) -> None:
@@ -198,26 +218,23 @@ def flags_for(*, dataset: str, keypoints: str, model, train, data_dir: str | Non
     """The `python -m relpose` flags that train `train` (a TrainConfig) of `model` (a ModelConfig): the inverse
     of relpose.cli.run's model_config/train_config, so a notebook or the demo can print its shell command.
     Only settings that differ from the defaults are written (plus the stage and its previous checkpoint)."""
-    defaults = build_parser().parse_args([])
+    defaults = parse_args([])
     pairs = [("-d", dataset, defaults.dataset), ("-k", keypoints, None),
              ("--data-dir", data_dir, defaults.data_dir), ("-c", checkpoint_dir, defaults.checkpoint),
-             ("--device", device, None), ("--stage", train.stage, None),
-             ("-arc", ",".join(map(str, model.filter_widths)), defaults.architecture),
-             ("-ch", model.channels, defaults.channels), ("-lfd", model.latent_dim, defaults.latent_features_dim),
-             ("--hidden", model.hidden, defaults.hidden), ("-drop", model.dropout, defaults.dropout),
-             ("--encoding", model.encoding, defaults.encoding),
-             ("-e", train.epochs, defaults.epochs), ("-lr", train.learning_rate, defaults.learning_rate),
-             ("-lrd", train.lr_decay, defaults.lr_decay), ("-b", train.batch_size, defaults.batch_size),
-             ("--downsample", train.downsample, defaults.downsample), ("--subset", train.subset, defaults.subset),
-             ("--seed", train.seed, defaults.seed), ("--checkpoint-frequency", train.checkpoint_frequency,
-                                                      defaults.checkpoint_frequency)]
-    flags = []
+             ("--device", device, None), ("--stage", train.stage, None)]
+    flags, switches = [], []
     for flag, value, default in pairs:
         if value is not None and value != default:
             flags += [flag, str(value)]
-    switches = [("--causal", model.causal), ("--dense", model.dense), ("-no-da", not train.augment),
-                ("--no-eval", not train.validate), ("--hold-bn-stats", train.hold_bn_stats), ("--amp", train.amp)]
-    flags += [flag for flag, on in switches if on]
+    for name, flag in FLAGS.items():
+        if name == "stage":
+            continue   # written above, always
+        value, default = getattr(model if name in MODEL_FIELDS else train, name), getattr(defaults, name)
+        if isinstance(default, bool):
+            switches += [flag] if value != default else []
+        elif value != default and shown(value) != shown(default):   # --subset 1.0 is the default 1
+            flags += [flag, shown(value)]
+    flags += switches
     if previous:
         flags += ["-p" if train.stage == 2 else "-ft", previous]
     return flags

@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from .. import checkpoints
+from .. import checkpoints, mocap, synth  # noqa: F401  (importing synth and mocap registers their makers)
 from ..datasets import dataset_spec, load_dataset
 from ..errors import UserError
 from ..evaluate import evaluate_dataset
@@ -20,6 +20,7 @@ from ..model import ModelConfig, RIEModel
 from ..runtime import cpu_has_bf16, init_distributed, keep_freed_memory, seed_everything
 from ..train import (CheckpointWriter, History, TrainConfig, load_previous_stage, train_stage, training_record)
 from ..weights import load_weights
+from .parser import FLAG_TERMS, FLAGS, model_settings, train_settings
 
 RENDER_SUFFIXES = (".gif", ".mp4")
 
@@ -33,19 +34,11 @@ def model_config(args, dataset) -> ModelConfig:
         inputs = dataset.model_inputs()
     except UserError as e:
         raise UserError(f"-k {args.keypoints}: {e}") from None
-    return ModelConfig(
-        **inputs, filter_widths=tuple(args.filter_widths),
-        channels=args.channels, latent_dim=args.latent_features_dim, dropout=args.dropout, hidden=args.hidden,
-        stage=args.stage, encoding=args.encoding, causal=args.causal, dense=args.dense)
+    return ModelConfig(**inputs, **model_settings(args))
 
 
 def train_config(args) -> TrainConfig:
-    return TrainConfig(
-        stage=args.stage, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        lr_decay=args.lr_decay, augment=args.data_augmentation, subset=args.subset, downsample=args.downsample,
-        seed=args.seed, hold_bn_stats=args.hold_bn_stats, amp=args.amp,
-        checkpoint_frequency=args.checkpoint_frequency, validate=not args.no_eval,
-        eval_batch_size=args.eval_batch_size)
+    return TrainConfig(**train_settings(args))
 
 
 def check_subjects(subjects: list[str], dataset, flag: str) -> list[str]:
@@ -123,7 +116,7 @@ def run(args, log=print):
 
     if args.evaluate:
         log(f"Loading checkpoint {path}")
-        load_weights(model, path)
+        load_weights(model, path, terms=FLAG_TERMS)
     else:
         train_from_args(args, dataset, model, device, dist, subjects_test, log)
     if not dist.is_main:
@@ -162,20 +155,20 @@ def check_evaluated(args, dataset, subjects) -> None:
         raise UserError("-ste '': evaluation needs test subjects; give a list such as S9,S11")
 
 
-RESUME_MUST_MATCH = {"stage": "--stage", "batch_size": "-b", "learning_rate": "-lr", "lr_decay": "-lrd",
-                     "augment": "-no-da", "subset": "--subset", "downsample": "--downsample", "seed": "--seed",
-                     "hold_bn_stats": "--hold-bn-stats"}
+# The training settings a resumed run must share with the run that wrote its checkpoint (only -e may grow).
+RESUME_MUST_MATCH = ("stage", "batch_size", "learning_rate", "lr_decay", "augment", "subset", "downsample", "seed",
+                     "hold_bn_stats")
 
 
 def _check_resume(ckpt: dict, cfg: TrainConfig, path) -> None:
     """A resumed run must be the run that wrote the checkpoint (only -e may grow)."""
     stored = ckpt.get("train_config")
     if not isinstance(stored, dict):
-        return  # written before checkpoints recorded their training configuration
+        return  # a published checkpoint (the RIE release) records no training configuration
     ours = cfg.to_dict()
-    for key, flag in RESUME_MUST_MATCH.items():
+    for key in RESUME_MUST_MATCH:
         if key in stored and stored[key] != ours[key]:
-            raise UserError(f"-r {path}: the run was trained with {flag} {stored[key]!r}, the flags give "
+            raise UserError(f"-r {path}: the run was trained with {FLAGS[key]} {stored[key]!r}, the flags give "
                             f"{ours[key]!r}; resume with the run's own flags")
     if int(ckpt["epoch"]) >= cfg.epochs:
         raise UserError(f"-r {path}: the run already did {ckpt['epoch']} epochs and -e is {cfg.epochs}; "
@@ -190,13 +183,13 @@ def train_from_args(args, dataset, model, device, dist, subjects_test, log) -> H
     resume = None
     if args.resume:
         path = checkpoints.resolve_checkpoint(args.resume, args.checkpoint)
-        resume = load_weights(model, path)
+        resume = load_weights(model, path, terms=FLAG_TERMS)
         _check_resume(resume, cfg, path)
     elif args.stage in (2, 3):
         flag, name = ("-p", args.pretrain) if args.stage == 2 else ("-ft", args.finetune)
         path = checkpoints.resolve_checkpoint(name, args.checkpoint)
         log(f"Loading stage-{args.stage - 1} {'encoders' if args.stage == 2 else 'model'} from {path}")
-        names = load_previous_stage(model, checkpoints.load_checkpoint(path))
+        names = load_previous_stage(model, checkpoints.load_checkpoint(path), FLAG_TERMS)
         log(f"INFO: loaded {len(names)} tensors")
     start = int(resume["epoch"]) if resume else 0
     if not dist.is_main:

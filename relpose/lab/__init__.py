@@ -2,7 +2,13 @@
 
 - `settings`: quick/full mode settings, making the data and a stage's checkpoint when missing;
 - `presets`: the paper's recipe and the quick CPU recipes, as configurations;
+- `architecture`: the RIE architecture drawn from a ModelConfig, with the tensor shape on every arrow;
 - `error_analysis`: errors per take, joint and action, test-time augmentation, error against motion;
 - `data_stats`: how fast people move and how far their joints reach, per action;
-- `robustness`: perturbations of the 2D input, sweeps over their size, the encoding ablation.
+- `robustness`: perturbations of the 2D input, sweeps over their size, the encoding ablation;
+- `ablation`: the encoding ablation trained and evaluated over seeds;
+- `intervals`: means with Student-t intervals and paired comparisons over seeds;
+- `sim_to_real`: a model's error on real motion capture beside its error on the synthetic set;
+- `tolerance`: how a notebook's stored numbers are compared with a fresh run's;
+- `wild`, `wild_model`: a person in a real video, and the in-the-wild model the kit ships.
 """

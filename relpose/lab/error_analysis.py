@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from ..evaluate import EvaluationResult, predict_sequence
 from ..tables import text_table
@@ -144,9 +145,9 @@ def pearson_r(x, y) -> float:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
         raise ValueError(f"need two 1-D sequences of the same length >= 2, got shapes {x.shape} and {y.shape}")
-    dx, dy = x - x.mean(), y - y.mean()
-    denom = np.sqrt((dx ** 2).sum() * (dy ** 2).sum())
-    return float((dx * dy).sum() / denom) if denom > 0 else float("nan")
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")   # SciPy would say so with a warning
+    return float(stats.pearsonr(x, y).statistic)
 
 
 def motion_by_action(rows: list[TakeMotion]) -> list[tuple[str, int, float, float, float]]:

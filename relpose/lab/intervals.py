@@ -5,37 +5,16 @@ mean ± t(0.975, n-1) · s / √n (s the sample standard deviation). Two variant
 seeds are compared by the per-seed differences (paired): their mean and interval, and a verdict that
 says 'lower' or 'higher' only when the interval excludes 0, 'undecided at 95%' otherwise.
 
-The t quantile is computed, not looked up: Student's t with integer ν degrees of freedom has a closed
-form for P(|T| < t) (Abramowitz & Stegun 26.7.3-4, a finite sum in cos θ, θ = atan(t/√ν)), which is
-solved for the wanted probability by bisection (monotone in t, so bisection cannot fail).
+The t quantile and the standard error s / √n are SciPy's (scipy.stats.t.ppf, scipy.stats.sem).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+from scipy import stats
+
 from ..errors import UserError
-
-
-def t_central_probability(t: float, dof: int) -> float:
-    """P(|T| < t) for Student's t with `dof` (whole, >= 1) degrees of freedom."""
-    if t <= 0:
-        return 0.0
-    theta = math.atan(t / math.sqrt(dof))
-    s, c = math.sin(theta), math.cos(theta)
-    if dof % 2 == 1:
-        # (2/π) (θ + sinθ [cosθ + (2/3)cos³θ + (2·4)/(1·3·5)... up to cos^(ν-2)θ])
-        term, total = c, 0.0
-        for k in range(1, (dof - 1) // 2 + 1):
-            total += term
-            term *= c * c * (2 * k) / (2 * k + 1)
-        return (2 / math.pi) * (theta + s * total) if dof > 1 else 2 * theta / math.pi
-    # sinθ [1 + (1/2)cos²θ + (1·3)/(2·4)cos⁴θ + ... up to cos^(ν-2)θ]
-    term, total = 1.0, 0.0
-    for k in range(dof // 2):
-        total += term
-        term *= c * c * (2 * k + 1) / (2 * k + 2)
-    return s * total
 
 
 def t_quantile(probability: float, dof: int) -> float:
@@ -44,19 +23,7 @@ def t_quantile(probability: float, dof: int) -> float:
         raise UserError(f"degrees of freedom must be a whole number >= 1, got {dof}")
     if not 0.5 < probability < 1:
         raise UserError(f"quantile probability must be in (0.5, 1), got {probability}")
-    central = 2 * probability - 1
-    lo, hi = 0.0, 1.0
-    while t_central_probability(hi, int(dof)) < central:
-        hi *= 2
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if t_central_probability(mid, int(dof)) < central:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12 * hi:
-            break
-    return (lo + hi) / 2
+    return float(stats.t.ppf(probability, int(dof)))
 
 
 @dataclass(frozen=True)
@@ -89,8 +56,7 @@ def mean_interval(values, level: float = 0.95) -> Interval:
     mean = math.fsum(values) / n
     if n < 2:
         return Interval(mean, math.nan, n, level)
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    return Interval(mean, t_quantile((1 + level) / 2, n - 1) * sd / math.sqrt(n), n, level)
+    return Interval(mean, t_quantile((1 + level) / 2, n - 1) * float(stats.sem(values)), n, level)
 
 
 LOWER, HIGHER, UNDECIDED = "lower", "higher", "undecided at 95%"

@@ -263,26 +263,6 @@ def verdict(result: SweepResult, ours: str, baseline: str) -> str:
             f"{'yes' if da < db else 'no'}")
 
 
-def plot_sweeps(results, ax=None):
-    """One matplotlib panel per SweepResult: MPJPE (mm) against the perturbation size, a line per model."""
-    import matplotlib.pyplot as plt
-
-    results = list(results)
-    if ax is None:
-        fig, ax = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.0), squeeze=False)
-        ax = ax[0]
-    for a, r in zip(ax, results):
-        order = np.argsort(r.levels)   # levels may be listed in any order
-        for name, values in r.mpjpe_mm.items():
-            a.plot(np.asarray(r.levels)[order], np.asarray(values)[order], marker="o", label=name)
-        a.set_xlabel(AXIS_LABELS[r.perturbation])
-        a.set_ylabel("MPJPE (mm)")
-        a.grid(alpha=0.3)
-    ax[0].legend(fontsize=8)
-    ax[0].figure.tight_layout()
-    return ax[0].figure
-
-
 def describe(perturbation: str, level: float) -> str:
     """A short label such as 'translate 200 px', 'scale ×1.25', 'noise σ = 10 px' or 'drop 4 joints'."""
     return {"translate": f"translate {level:g} px", "scale": f"scale ×{level:g}",

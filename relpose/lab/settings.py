@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .. import checkpoints
+from .. import checkpoints, mocap, synth  # noqa: F401  (importing synth and mocap registers their makers)
 from ..datasets import PoseDataset, dataset_spec, load_dataset
 from ..errors import UserError
 from ..evaluate import evaluate_dataset

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import checkpoints
 from ..cameras import image_coordinates
 from ..custom_keypoints import DEFAULT_VIDEO_FPS
 from ..datasets import dataset_spec, load_dataset
@@ -23,13 +22,12 @@ from ..errors import UserError
 from ..files import path_argument
 from ..lift import checkpoint_fps, checkpoint_input_layout, fit_input_layout, lift_sequence
 from ..keypoint_layouts import COCO17, get_layout, seen_in_layout
-from ..model import ModelConfig
 from ..person_scale import zoom_to_training_size
 from ..safe_npz import load_npz
 from ..skeleton import H36M_17_JOINT_NAMES, H36M_KEPT_JOINTS
 from ..synth.coco import coco_keypoints_3d
 from ..synth.generator import FILE_NAMES
-from ..weights import load_model as load_model_file
+from ..weights import load_any_model  # noqa: F401  (its home is relpose.weights; importable here as before)
 from ..wild.plausibility import PlausibilityReport, take_plausibility  # noqa: F401  (take_plausibility: re-exported)
 from ..wild.smoothing import smooth_poses
 from ..wild.trajectory import camera_trajectory, ground_plane, to_world
@@ -87,22 +85,6 @@ def detect_in_own_environment(video, output, *, start: int = 0, limit: int | Non
     if done.returncode != 0:
         raise UserError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the detector failed")
     return done.stdout.strip()
-
-
-def load_any_model(path, device="cpu"):
-    """(model, checkpoint) from a kit checkpoint (its stored configuration) or a published one
-    (cpn_pretrained.bin, gt_pretrained.bin: the paper's architecture, stage 3 when it has fusion blocks)."""
-    ckpt = checkpoints.load_checkpoint(path)
-    config = None
-    if not isinstance(ckpt.get("config"), dict):
-        state = ckpt["model_pos"]
-        fused = any(k.startswith("FuseBlocks.") for k in state)
-        # The published models differ only in their feature size (-lfd 256 for gt, 512 for cpn).
-        shrink = state.get("LocalLayer_Torso.shrink.weight")
-        latent = int(shrink.shape[0]) if shrink is not None and shrink.dim() == 3 else 256
-        config = ModelConfig(stage=3 if fused else 1, latent_dim=latent)
-    # Messages name the checkpoint and its stored config (or the architecture assumed), not the main command's flags.
-    return load_model_file(path, device=device, config=config, config_source="the published architecture"), ckpt
 
 
 @dataclass

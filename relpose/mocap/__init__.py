@@ -14,9 +14,15 @@ NSF EIA-0196217." and from the SFU Motion Capture Database (mocap.cs.sfu.ca).
   points are approximations, resampling to 50 fps;
 - `maker`: data_3d_mocap.npz, data_2d_mocap_gt.npz, data_2d_mocap_det.npz (`make_files`,
   `ensure_mocap`); the command line `python -m relpose.mocap` is relpose.cli.mocap.
+
+Importing this package registers `ensure_mocap` as the maker of the 'mocap' data set
+(relpose.datasets.register_maker).
 """
+from ..datasets import register_maker
 from .deepmimic import APPROXIMATE_H36M_JOINTS, clip_files, clip_h36m17, forward_kinematics, to_h36m17
 from .maker import FILE_NAMES, FPS, MOCAP_SUBJECT, ensure_mocap, make_files, mocap_takes
+
+register_maker("mocap", ensure_mocap)
 
 __all__ = ["APPROXIMATE_H36M_JOINTS", "clip_files", "clip_h36m17", "forward_kinematics", "to_h36m17", "FILE_NAMES",
            "FPS", "MOCAP_SUBJECT", "ensure_mocap", "make_files", "mocap_takes"]

@@ -9,7 +9,8 @@ The humanoid (pybullet_data/humanoid/humanoid.urdf) is drawn in units of 4 cm: p
 examples load it with globalScaling 0.25, which makes it ~1.6 m tall (pelvis ~0.85 m above the floor,
 as the clips' root height says, neck joint 0.46 m above the pelvis, top of the head 0.28 m above that).
 Every joint's frame is its parent's, moved by the joint's URDF origin (no rpy in this model), then
-rotated by the joint's own rotation; a joint's position is its frame's origin.
+rotated by the joint's own rotation; a joint's position is its frame's origin. Rotations and their
+interpolation are SciPy's (scipy.spatial.transform.Rotation, Slerp).
 
 Human3.6M-17 from the humanoid's joints. Exact: the pelvis (root), hips, knees, ankles, shoulders,
 elbows, wrists. Approximations: Spine = the chest joint (0.24 m above the pelvis, about Human3.6M's
@@ -24,6 +25,7 @@ import json
 import os
 
 import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
 
 from ..errors import DataError, UserError
 
@@ -65,19 +67,15 @@ Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 def quat_to_matrix(q) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) of unit quaternions (..., 4) in w x y z order (normalised first)."""
+    """Rotation matrices (..., 3, 3) of quaternions (..., 4) in w x y z order (normalised first)."""
     q = np.asarray(q, dtype=np.float64)
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-                     np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-                     np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)], -2)
+    return Rotation.from_quat(q.reshape(-1, 4), scalar_first=True).as_matrix().reshape(q.shape[:-1] + (3, 3))
 
 
 def _z_rotation(angle) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    zero, one = np.zeros_like(c), np.ones_like(c)
-    return np.stack([np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1), np.stack([zero, zero, one], -1)], -2)
+    """Rotation matrices (..., 3, 3) about the z axis by `angle` (...,) radians (a revolute joint)."""
+    angle = np.asarray(angle, dtype=np.float64)
+    return Rotation.from_euler("z", angle.reshape(-1, 1)).as_matrix().reshape(angle.shape + (3, 3))
 
 
 def split_frames(frames) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -128,26 +126,10 @@ def to_h36m17(positions, rotations) -> np.ndarray:
     return np.stack(out, 1)
 
 
-def slerp(q0, q1, w) -> np.ndarray:
-    """Spherical interpolation of quaternions (..., 4) by weights w (...,), the shorter way round."""
-    q0, q1 = np.asarray(q0, np.float64), np.asarray(q1, np.float64)
-    q0 = q0 / np.linalg.norm(q0, axis=-1, keepdims=True)
-    q1 = q1 / np.linalg.norm(q1, axis=-1, keepdims=True)
-    dot = np.sum(q0 * q1, -1)
-    q1 = np.where(dot[..., None] < 0, -q1, q1)
-    dot = np.clip(np.abs(dot), -1.0, 1.0)
-    theta = np.arccos(dot)
-    small = theta < 1e-6
-    s = np.where(small, 1.0, np.sin(theta))
-    a = np.where(small, 1 - w, np.sin((1 - w) * theta) / s)
-    b = np.where(small, w, np.sin(w * theta) / s)
-    out = a[..., None] * q0 + b[..., None] * q1
-    return out / np.linalg.norm(out, axis=-1, keepdims=True)
-
-
 def resample(frames, fps: float) -> tuple[np.ndarray, np.ndarray, dict]:
     """Root position, root quaternion and joints at `fps`, over the clip's duration (durations summed,
-    the last frame's ignored): positions and angles linearly, quaternions by slerp."""
+    the last frame's ignored): positions and angles linearly, quaternions by spherical interpolation
+    (SciPy's Slerp, the shorter way round), w x y z."""
     durations, root_pos, root_quat, joints = split_frames(frames)
     times = np.concatenate([[0.0], np.cumsum(durations[:-1])])
     if len(times) < 2 or not np.all(np.diff(times) > 0):
@@ -159,8 +141,13 @@ def resample(frames, fps: float) -> tuple[np.ndarray, np.ndarray, dict]:
     def lerp(a):
         return a[i] + (a[i + 1] - a[i]) * (w if a.ndim == 1 else w[:, None])
 
-    out_joints = {n: lerp(v) if v.ndim == 1 else slerp(v[i], v[i + 1], w) for n, v in joints.items()}
-    return lerp(root_pos), slerp(root_quat[i], root_quat[i + 1], w), out_joints
+    def slerp(q):
+        # np.arange may step a rounding error past the last key time; Slerp takes only times within the keys.
+        rotations = Slerp(times, Rotation.from_quat(q, scalar_first=True))(np.minimum(t, times[-1]))
+        return rotations.as_quat(scalar_first=True)
+
+    out_joints = {n: lerp(v) if v.ndim == 1 else slerp(v) for n, v in joints.items()}
+    return lerp(root_pos), slerp(root_quat), out_joints
 
 
 def read_clip(path) -> list:

@@ -13,6 +13,7 @@ import os
 import time
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from ..cameras import load_rig
 from ..errors import UserError
@@ -68,8 +69,7 @@ def place(pos, cams, turns: int = 8) -> np.ndarray:
     centred[..., :2] -= pos[:, 0, :2].mean(axis=0)
     for k in range(turns):
         a = 2 * np.pi * k / turns
-        rz = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
-        moved = centred @ rz.T
+        moved = Rotation.from_euler("z", a).apply(centred.reshape(-1, 3)).reshape(centred.shape)
         moved[..., :2] += AREA_CENTRE
         if _inside_images(moved, cams):
             return moved

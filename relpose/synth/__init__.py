@@ -7,14 +7,18 @@
 - `coco`: COCO-17 keypoints of the synthetic bodies (a face built on the head joints), whose
   detections, converted to Human3.6M-17, are 'det_coco'.
 
-The command line `python -m relpose.synth` lives in relpose.cli.synth.
+The command line `python -m relpose.synth` lives in relpose.cli.synth. Importing this package registers
+`ensure_synthetic` as the maker of the 'synth' data set (relpose.datasets.register_maker).
 """
+from ..datasets import register_maker
 from .coco import coco_keypoints_3d
 from .generator import (BASE_ACTIONS, EXTRA_FILE_NAMES, FILE_NAMES, GENERATOR_VERSION, KEYPOINT_SETS, METADATA, SIZES,
                         SUBJECTS, SYNTH_ACTIONS, SYNTH_SUBJECTS_TEST, SYNTH_SUBJECTS_TRAIN, coco_detections, detections,
                         ensure_synthetic, generate, generate_files, make_body, make_takes, project, provenance,
                         read_provenance)
 from .motion import FPS, Body, Motion, concat_motions, make_motion, pose_from_motion
+
+register_maker("synth", ensure_synthetic)
 
 __all__ = ["BASE_ACTIONS", "EXTRA_FILE_NAMES", "FILE_NAMES", "GENERATOR_VERSION", "KEYPOINT_SETS", "METADATA", "SIZES",
            "SUBJECTS", "SYNTH_ACTIONS", "SYNTH_SUBJECTS_TEST", "SYNTH_SUBJECTS_TRAIN", "coco_detections", "detections",

@@ -53,7 +53,12 @@ class Body:
 
 # ------------------------------------------------------------------------------ small helpers
 def _rot(axis: str, a: np.ndarray) -> np.ndarray:
-    """Rotation matrices (T, 3, 3) about a body axis by angles a (T,)."""
+    """Rotation matrices (T, 3, 3) about a body axis by angles a (T,).
+
+    By hand rather than SciPy's Rotation.from_euler, which goes through quaternions and differs in the last
+    bit of about one entry in four: the synthetic files must stay byte for byte what this generator version
+    has always written for a seed. tests/test_synth.py checks the two agree to 1e-15.
+    """
     i, j = {"x": (1, 2), "y": (2, 0), "z": (0, 1)}[axis]   # the plane it turns, positive from i to j
     c, s = np.cos(a), np.sin(a)
     R = np.zeros(np.shape(a) + (3, 3))

@@ -12,6 +12,7 @@
 - `plausibility`: without ground truth, how plausible lifted poses are (bone lengths, symmetry,
   foot sliding, joint limits).
 - `detect`: the MediaPipe Pose detector, run in its own environment (`make detect-env`).
+- `video`: a video file as the kit's ffmpeg sees it; `footage`: real footage that ships in a package.
 
 Numpy only (no torch), so that it also runs in the detector's environment.
 """
