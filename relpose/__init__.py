@@ -7,8 +7,9 @@ Layers, each importing only those before it (tests/test_layers.py checks it):
   custom_keypoints (VideoPose3D's custom 2D file), datasets (the registry of data sets), encoding,
   fastpaths, config_rules (the configurations' value rules and how messages name a setting), model,
   stored_config (a checkpoint's stored model configuration, checked as data), metrics, windows,
-  checkpoints, weights (what a checkpoint's tensors say of its model), evaluate, runtime, train, lift
-  (lifting a whole video at the model's frame rate);
+  checkpoints, weights (what a checkpoint's tensors say of its model), evaluate, runtime, train,
+  person_scale (a video's person zoomed to the size the model learned), lift (lifting a whole video at
+  the model's frame rate);
 - relpose.synth: the synthetic Human3.6M-shaped data set (motion library and generator);
 - relpose.mocap: real motion capture (DeepMimic's clips) as a held-out test set;
 - relpose.wild: the user's own videos (detectors' keypoints, plausibility without ground truth);

@@ -10,5 +10,8 @@
 - `intervals`: means with Student-t intervals and paired comparisons over seeds;
 - `sim_to_real`: a model's error on real motion capture beside its error on the synthetic set;
 - `tolerance`: how a notebook's stored numbers are compared with a fresh run's;
-- `wild`, `wild_model`: a person in a real video, and the in-the-wild model the kit ships.
+- `wild`, `wild_model`: a person in a real video, and the in-the-wild model the kit ships;
+- `wild_distance`: people filmed from 2-8 m with phone and Human3.6M cameras, lifted with and without the
+  person-size zoom, and placed in space (root and floor errors against the DeepMimic clips' truth);
+- `wild_smoothing`: whether temporal smoothing lowers the error on the DeepMimic clips with detector noise.
 """

@@ -10,9 +10,13 @@
 - `visibility`: which joints the detector saw, and the line saying when a body part was out of view.
 - `detection_key`: what a detection was made from, so that `make wild` reuses it only for the same.
 - `plausibility`: without ground truth, how plausible lifted poses are (bone lengths, symmetry,
-  foot sliding, joint limits).
+  foot sliding, joint limits, height and proportions against `anthropometry`'s human ranges).
+- `trajectory`: the root placed in the camera from the 2D keypoints, the floor under the planted feet,
+  the body in a world frame moving through space.
+- `smoothing`: optional temporal filters (Savitzky-Golay, One Euro) of keypoints or poses.
+- `bvh`: lifted poses as BVH (a constant-bone skeleton with fitted rotations); `joints_json`: as plain JSON.
 - `detect`: the MediaPipe Pose detector, run in its own environment (`make detect-env`).
 - `video`: a video file as the kit's ffmpeg sees it; `footage`: real footage that ships in a package.
 
-Numpy only (no torch), so that it also runs in the detector's environment.
+numpy and scipy, no torch: it also runs in the detector's environment.
 """
