@@ -160,7 +160,8 @@ def test_lift_gives_one_pose_per_input_frame_at_any_rate():
     # The plain-function path: COCO pixels are converted to the model's Human3.6M-17 input.
     said = []
     coco = np.random.default_rng(1).uniform(0, 400, (20, 17, 2))
-    out = lift_keypoints(model, coco, 640, 480, layout="coco-17", fps=30, model_fps=12.5, log=said.append)
+    out = lift_keypoints(model, coco, 640, 480, layout="coco-17", fps=30, model_fps=12.5, person_size="keep",
+                         log=said.append)
     assert out.shape == (20, 17, 3) and "coco-17" in said[0]
     x36 = (COCO.to_h36m17(coco) / 640 * 2 - [1, 480 / 640]).astype(np.float32)
     np.testing.assert_allclose(out, lift_sequence(model, x36, fps=30, model_fps=12.5, kps_left=H36M_17.joints_left,
