@@ -79,9 +79,12 @@ def _main(argv) -> int:
         render = ["python", "-m", "relpose", "-d", "custom", *option("-k", args.name), "--evaluate", "<checkpoint>",
                   "--render", *option("--viz-subject", landmarks["video"]), "--viz-action", "custom",
                   *option("--viz-video", args.video), "--viz-export", f"{args.name}.npy"]
-        print(f"wrote {custom}: lift it (in the kit's environment) with\n  {shell_command(lift)}\n"
-              f"  or: {shell_command(render, ('<checkpoint>',))}   (with the checkpoint's model flags: -arc, -ch, "
-              "-lfd, --hidden, --stage)")
+        if args.made_by_make_wild:   # make wild lifts it next: no commands to copy
+            print(f"wrote {custom}")
+        else:
+            print(f"wrote {custom}: lift it (in the kit's environment) with\n  {shell_command(lift)}\n"
+                  f"  or: {shell_command(render, ('<checkpoint>',))}   (with the checkpoint's model flags: -arc, "
+                  "-ch, -lfd, --hidden, --stage)")
     return 0
 
 
