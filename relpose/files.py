@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import UserError
+from .errors import DataError, UserError
 
 TMP_PREFIX = ".relpose-"
 TMP_SUFFIX = ".tmp"
@@ -201,3 +201,31 @@ class OutputsLock(FolderLock):
     def _busy(self, holder: str) -> str:
         return (f"{self.flag} {self.name}: the outputs {self.folder / self.name}.* are being written by another run "
                 f"({holder}); wait for it to finish or give another {self.flag}")
+
+
+def read_json(path, *, what: str, max_bytes: int, fix: str, too_large: str = ""):
+    """A JSON file's content, read with bounds: DataError naming the file for a missing, unreadable, too large
+    (more than `max_bytes`: json builds ~10 times a file's size in memory) or invalid file. `what` names the
+    kind of file ("a joints file"), `fix` ends each message (what the user gives instead), `too_large` ends the
+    message of a file over the bound instead (why the bound is there, and what to do)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DataError(f"{path} holds {size:,} bytes, more than the {max_bytes:,} {what} may hold"
+                            f"{too_large or '; ' + fix}")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist; {fix}") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder; {fix}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path} cannot be read ({getattr(e, 'strerror', None) or e}); {fix}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}); {fix}, complete") from None
+    except RecursionError:   # json's parser recurses once per level
+        raise DataError(f"{path} is nested deeper than Python's JSON reader can follow; {fix}") from None
+    except ValueError as e:   # Python refuses integers of more than 4,300 digits
+        raise DataError(f"{path} cannot be read as JSON ({str(e).split(';')[0][:120]}); {fix}") from None

@@ -38,7 +38,7 @@ import numpy as np
 from ..custom_keypoints import (KEYPOINT_REACH, MAX_FRAME_NUMBER, MAX_FRAMES, check_first_frame,  # noqa: F401
                                 check_fps, check_pixels, custom_file, read_custom, shown, write_custom)
 from ..errors import DataError, UserError
-from ..files import atomic_path, check_output_file
+from ..files import atomic_path, check_output_file, read_json
 from ..keypoint_layouts import get_layout
 from .tracking import MIN_TRACK_FRAMES, Tracks, box_iou, track_boxes  # noqa: F401 (box_iou: re-exported)
 from .visibility import seen_mask, unseen_report
@@ -111,29 +111,8 @@ class VideoDetections:
 # ----------------------------------------------------------------------------- reading helpers
 
 def _load_json(path: Path, what: str):
-    try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise DataError(f"{path} holds {size:,} bytes, more than the {MAX_JSON_BYTES:,} a {what} file may hold "
-                            f"(the detections of {MAX_FRAMES:,} frames); split the video")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist; give the {what} file the detector wrote") from None
-    except IsADirectoryError:
-        raise DataError(f"{path} is a folder; give the {what} file the detector wrote") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path} cannot be read ({getattr(e, 'strerror', None) or e}); give the {what} file") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}); give the {what} file "
-                        "the detector wrote, complete") from None
-    except RecursionError:   # json's parser recurses once per level
-        raise DataError(f"{path} is nested deeper than Python's JSON reader can follow (a detector's file nests "
-                        f"4 levels); give the {what} file the detector wrote") from None
-    except ValueError as e:   # Python refuses integers of more than 4,300 digits
-        raise DataError(f"{path} cannot be read as JSON ({str(e).split(';')[0][:120]}); give the {what} file "
-                        "the detector wrote") from None
+    return read_json(path, what=f"a {what} file", max_bytes=MAX_JSON_BYTES, fix=f"give the {what} file the detector wrote",
+                     too_large=f" (the detections of {MAX_FRAMES:,} frames); split the video")
 
 
 def _triplets(values, path, where: str, counts: dict[int, str]) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..custom_keypoints import MAX_FRAMES, check_first_frame, check_fps
 from ..errors import DataError, UserError
-from ..files import atomic_path, check_output_file
+from ..files import atomic_path, check_output_file, read_json
 from ..skeleton import H36M_17, HUMANEVA_15
 from .bvh import AXES, check_axes
 
@@ -141,24 +141,7 @@ def write_joints_json(path, poses, fps: float, joint_names, *, first_frame: int 
 
 # ----------------------------------------------------------------------------------------- reading
 def _load(path: Path) -> dict:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise DataError(f"{path} holds {size:,} bytes, more than the {MAX_BYTES:,} a joints file may hold")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist; give a joints file written by relpose") from None
-    except IsADirectoryError:
-        raise DataError(f"{path} is a folder; give a joints .json file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path} cannot be read ({getattr(e, 'strerror', None) or e})") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}); give a complete joints file") from None
-    except (RecursionError, ValueError) as e:
-        raise DataError(f"{path} cannot be read as JSON ({type(e).__name__}); give a joints file written by "
-                        "relpose") from None
+    document = read_json(path, what="a joints file", max_bytes=MAX_BYTES, fix="give a joints file written by relpose")
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DataError(f"{path} is not a relpose joints file (its \"format\" is not \"{FORMAT}\")")
     return document
