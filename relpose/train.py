@@ -33,7 +33,7 @@ from .metrics import mpjpe
 from .model import RIEModel
 from .runtime import Distributed, autocast
 from .weights import check_compatible
-from .windows import WindowSampler
+from .windows import Flip, WindowSampler
 
 # BatchNorm momentum of the temporal encoders decays exponentially over the run (VideoPose3D).
 BN_MOMENTUM_START, BN_MOMENTUM_END = 0.1, 0.001
@@ -299,8 +299,7 @@ def train_stage(model: RIEModel, dataset: PoseDataset, cfg: TrainConfig, *, subj
         frozen = freeze_encoders(model)
         log(f"INFO: froze {len(frozen)} encoder parameters; training fusion and decoders")
     sampler = WindowSampler(poses_2d, poses_3d, batch_size=cfg.batch_size, pad=c.pad(), causal_shift=c.causal_shift(),
-                            shuffle=True, augment=cfg.augment, kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-                            joints_left=dataset.joints_left, joints_right=dataset.joints_right, seed=cfg.seed,
+                            shuffle=True, augment=cfg.augment, flip=Flip.from_dataset(dataset), seed=cfg.seed,
                             device=device, rank=dist.rank, world_size=dist.world_size)
     start_epoch, lr, history = 0, cfg.learning_rate, None
     optimizer = make_optimizer(model, lr, device)

@@ -31,6 +31,7 @@ from ..encoding import ENCODINGS, ROOT_JOINT
 from ..errors import UserError
 from ..evaluate import evaluate_sequences
 from ..tables import text_table
+from ..windows import Flip
 
 # Units of each perturbation's level, and the axis label / table heading of a sweep.
 UNITS = {"translate": "px", "scale": "scale factor", "noise": "px", "drop": "joints"}
@@ -178,8 +179,7 @@ def evaluate_models(models: dict, dataset, sequences: dict, perturbation: str | 
     concatenated, for looking past the mean. Sequence k of the whole set (in order) is perturbed
     with seed `seed + k`.
     """
-    flips = dict(kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-                 joints_left=dataset.joints_left, joints_right=dataset.joints_right)
+    flip = Flip.from_dataset(dataset)
     per_action = {name: [] for name in models}
     per_frame = {name: [] for name in models}
     k = 0
@@ -195,7 +195,7 @@ def evaluate_models(models: dict, dataset, sequences: dict, perturbation: str | 
             model.eval()
             r, predictions = evaluate_sequences(model, poses_3d, poses_2d, action=action, tta=tta,
                                                 batch_size=batch_size, all_protocols=all_protocols,
-                                                return_predictions=True, **flips)
+                                                return_predictions=True, flip=flip)
             per_action[name].append((r.mpjpe_mm, r.p_mpjpe_mm if all_protocols else float("nan")))
             for pred, p3 in zip(predictions, poses_3d):
                 target = np.array(p3, dtype=np.float32)

@@ -32,6 +32,7 @@ from ..wild.plausibility import PlausibilityReport, take_plausibility  # noqa: F
 from ..wild.smoothing import smooth_poses
 from ..wild.trajectory import camera_trajectory, ground_plane, to_world
 from ..wild.visibility import unseen_report
+from ..windows import Flip
 from .settings import Settings, ensure_checkpoint, find_root, settings
 
 WILD_KEYPOINTS = "det_coco"
@@ -170,9 +171,7 @@ def _lift_entry(model, ckpt, dataset, fitted, entry: str, file_layout: str, *, t
     x = fitted.positions_2d[entry]["custom"][0]
     fps, model_fps = fitted.fps_of(entry), checkpoint_fps(ckpt)
     lifted_input, zoom = zoom_to_training_size(x, width, height, fitted.input_layout().name, person_size, log)
-    poses = lift_sequence(model, lifted_input, fps=fps, model_fps=model_fps, tta=tta, kps_left=fitted.kps_left,
-                          kps_right=fitted.kps_right, joints_left=fitted.joints_left,
-                          joints_right=fitted.joints_right)
+    poses = lift_sequence(model, lifted_input, fps=fps, model_fps=model_fps, tta=tta, flip=Flip.from_dataset(fitted))
     method, params = smoothing
     if method != "none":
         poses = smooth_poses(poses, fps or model_fps or DEFAULT_VIDEO_FPS, method, **params).astype(np.float32)

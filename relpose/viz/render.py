@@ -25,6 +25,7 @@ from ..errors import UserError
 from ..files import atomic_path
 from ..lift import lift_sequence, needs_resampling
 from ..person_scale import zoom_to_training_size
+from ..windows import Flip
 from ..wild.video import for_ffmpeg as _for_ffmpeg
 from .primitives import GUESSED_COLOUR, GUESSED_LABEL, display_coordinates, natural_key, per_name
 
@@ -485,8 +486,7 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
                                                     person_size, log)
     prediction = lift_sequence(
         model, lifted_keypoints, fps=fps if dataset.video_fps is not None else None, model_fps=model_fps, tta=tta,
-        kps_left=dataset.kps_left, kps_right=dataset.kps_right, joints_left=dataset.joints_left,
-        joints_right=dataset.joints_right, batch_size=batch_size, device=device, amp=amp)
+        flip=Flip.from_dataset(dataset), batch_size=batch_size, device=device, amp=amp)
     if export:
         log(f"Exporting joint positions to {export}")
         export_predictions(export, prediction)  # camera space, as the model predicts
