@@ -209,7 +209,7 @@ def test_a_published_checkpoint_lifts_converted_keypoints(tmp_path):
     # paper's architecture with -lfd 512. A state dict of exactly its keys and shapes stands in for it.
     import json
     from importlib import resources
-    from relpose.lab.wild import load_any_model
+    from relpose.weights import load_any_model
     layout = json.loads(resources.files("relpose").joinpath("data", "rie_checkpoint_layout.json").read_text())
     g = torch.Generator().manual_seed(0)
     state = {k: (torch.randint(0, 9, s, generator=g) if t == "int64" else torch.randn(s, generator=g) * 0.05)

@@ -41,10 +41,10 @@ from ..files import atomic_path, check_writable_folder
 from ..lift import checkpoint_fps, checkpoint_input_layout, lift_sequence
 from ..metrics import mean_velocity_error, mpjpe
 from ..tables import text_table
+from ..weights import load_any_model
 from ..wild.smoothing import smooth_keypoints, smooth_poses
 from ..windows import Flip
 from .settings import find_root
-from .wild import load_any_model
 
 COMMAND = "python -m relpose.lab.wild_smoothing"
 CHECKPOINT = os.path.join("checkpoint", "quick", "stage_3_epoch_3.bin")
