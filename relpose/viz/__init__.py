@@ -14,7 +14,9 @@ One module per concept; imports point down only (viz reads the core, never the l
   (`register_renderer`), and `show_widget(widget, picture)`;
 - `render`: the paper's `--render` animation as GIF/MP4 (matplotlib), `read_video`, `export_predictions`,
   `validate_selection`;
-- `curves`: training curves as a PNG (`--export-training-curves`), without touching matplotlib's backend.
+- `curves`: training curves as a PNG (`--export-training-curves`), without touching matplotlib's backend;
+- `architecture`: the RIE architecture drawn from a ModelConfig, with the tensor shape on every arrow;
+- `robustness`: the robustness lab's figures (perturbation examples, the ablation's curves and speed bins).
 """
 from .curves import save_training_curves, training_curves_figure
 from .explorer import Sequence, SequenceExplorer

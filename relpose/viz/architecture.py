@@ -1,7 +1,7 @@
 """The RIE architecture drawn from a ModelConfig: which part reads what, and the tensor shape on every arrow.
 
 `describe(config)` lists the blocks and the shapes that flow between them, computed from the
-configuration the way relpose.model builds the layers (tests/test_lab_architecture.py checks them
+configuration the way relpose.model builds the layers (tests/test_viz_architecture.py checks them
 against a real forward pass); `architecture_figure(config)` draws that list, and
 `temporal_encoder_figure(config)` one local encoder's layers with the receptive field each adds.
 Both return matplotlib Figures.
