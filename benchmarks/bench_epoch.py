@@ -27,7 +27,7 @@ from relpose.model import ModelConfig, RIEModel  # noqa: E402
 from relpose.runtime import keep_freed_memory  # noqa: E402
 from relpose.synth import generate  # noqa: E402
 from relpose.train import make_optimizer, train_step  # noqa: E402
-from relpose.windows import WindowSampler  # noqa: E402
+from relpose.windows import Flip, WindowSampler  # noqa: E402
 
 
 def sync(device):
@@ -66,8 +66,7 @@ def main(argv=None):
     pad = cfg.pad()
     t = time.perf_counter()
     sampler = WindowSampler(poses_2d, poses_3d, batch_size=args.batch, pad=pad, augment=False,
-                            kps_left=ds.kps_left, kps_right=ds.kps_right, joints_left=ds.joints_left,
-                            joints_right=ds.joints_right, device=device)
+                            flip=Flip.from_dataset(ds), device=device)
     sync(device)
     print(f"windows resident on {device}: {sampler.num_frames()} training windows, "
           f"set up in {time.perf_counter() - t:.1f} s")

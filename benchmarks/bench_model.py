@@ -43,7 +43,7 @@ from relpose.model import ModelConfig, RIEModel  # noqa: E402
 from relpose.runtime import autocast, cpu_has_bf16, keep_freed_memory  # noqa: E402
 from relpose.skeleton import H36M_17  # noqa: E402
 from relpose.train import train_step  # noqa: E402
-from relpose.windows import WindowSampler, flip_poses  # noqa: E402
+from relpose.windows import Flip, WindowSampler, flip_poses  # noqa: E402
 
 CONFIGS = {
     # the published small ablation configuration and the paper's configuration
@@ -143,8 +143,8 @@ def bench_train(cfg, stage, device, batch, steps, amp, baseline, graph=False):
                 yield torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(np.stack(ys)).to(device)
         it = batches()
     else:
-        sampler = WindowSampler(p2, p3, batch_size=batch, pad=pad, augment=True, kps_left=LEFT, kps_right=RIGHT,
-                                joints_left=LEFT, joints_right=RIGHT, device=device)
+        sampler = WindowSampler(p2, p3, batch_size=batch, pad=pad, augment=True, flip=Flip.of(H36M_17),
+                                device=device)
 
         def forever():
             while True:
@@ -203,8 +203,8 @@ def bench_eval(cfg, stage, device, frames, steps, amp, baseline, graph=False):
             return (pred[:frames] + flip_poses(pred[frames:], LEFT, RIGHT)) / 2
     else:
         def run():
-            return predict_sequence(model, seq, tta=True, kps_left=LEFT, kps_right=RIGHT, joints_left=LEFT,
-                                    joints_right=RIGHT, batch_size=2 * frames, device=device, amp=amp)
+            return predict_sequence(model, seq, tta=True, flip=Flip.of(H36M_17),
+                                    batch_size=2 * frames, device=device, amp=amp)
     run()
     return 2 * frames / timed(run, device, steps)  # two windows per test frame with TTA
 

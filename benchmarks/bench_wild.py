@@ -35,6 +35,7 @@ from relpose.model import ModelConfig, RIEModel  # noqa: E402
 from relpose.skeleton import H36M_17  # noqa: E402
 from relpose.wild.detections import fill_gaps, read_mediapipe_json, select_person  # noqa: E402
 from relpose.wild.footage import footage  # noqa: E402
+from relpose.windows import Flip  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {"quick": dict(filter_widths=(3, 3, 3), channels=64, latent_dim=64, hidden=256),
@@ -109,9 +110,8 @@ def main(argv=None):
     for name, arch in CONFIGS.items():
         torch.manual_seed(0)
         model = RIEModel(ModelConfig(stage=3, **arch)).to(device).eval()
-        lift = lambda fps: lift_sequence(model, x, fps=fps, model_fps=MODEL_FPS, kps_left=H36M_17.joints_left,
-                                         kps_right=H36M_17.joints_right, joints_left=H36M_17.joints_left,
-                                         joints_right=H36M_17.joints_right, device=device)
+        lift = lambda fps: lift_sequence(model, x, fps=fps, model_fps=MODEL_FPS, flip=Flip.of(H36M_17),
+                                         device=device)
         t = timed(lambda: lift(VIDEO_FPS), device, args.repeats)
         t_same = timed(lambda: lift(MODEL_FPS), device, args.repeats)   # rates equal: no resampling, all frames
         windows = 2 * (int((len(x) - 1) * MODEL_FPS / VIDEO_FPS) + 1)   # TTA: two windows per lifted frame

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from relpose.windows import WindowSampler, chunk_starts  # noqa: E402
+from relpose.windows import Flip, WindowSampler, chunk_starts  # noqa: E402
 
 KPS_LEFT, KPS_RIGHT = [4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]
 README = Path(__file__).with_name("README.md")
@@ -93,8 +93,8 @@ def run(args):
     frames = sum(len(s) for s in p2)
     rows = []
     for pad in args.pads:
-        kw = dict(batch_size=args.batch_size, pad=pad, augment=args.augment, kps_left=KPS_LEFT,
-                  kps_right=KPS_RIGHT, joints_left=KPS_LEFT, joints_right=KPS_RIGHT, seed=args.seed)
+        kw = dict(batch_size=args.batch_size, pad=pad, augment=args.augment,
+                  flip=Flip(KPS_LEFT, KPS_RIGHT, KPS_LEFT, KPS_RIGHT), seed=args.seed)
         t0 = time.perf_counter()
         sampler = WindowSampler(p2, p3, **kw)
         setup = time.perf_counter() - t0

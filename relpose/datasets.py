@@ -490,20 +490,30 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
     spec.check_keypoints(keypoints)
     if spec.custom:
         return _load_custom(spec, keypoints, data_dir)
-    hint = spec.get_data
     path_3d, path_2d = spec.files(keypoints, data_dir)
-    skeleton = spec.skeleton
     rig = load_rig(spec.rig)
+    world = _read_3d(path_3d, spec.joints_3d, spec.get_data) if with_3d else None
+    kps, meta = _read_2d(path_2d, spec.get_data)
+    cameras = _cameras_of(spec, rig, list(world or {}) + list(kps), world, path_3d)
+    positions_3d = None if world is None else _camera_space_3d(world, kps, cameras, path_3d, path_2d)
+    positions_2d = _normalised_2d(kps, cameras, positions_3d, name, path_2d, path_3d)
+    skeleton = spec.skeleton
+    return PoseDataset(
+        name=name, keypoints=keypoints, skeleton=skeleton, cameras=cameras,
+        kps_left=meta["left"], kps_right=meta["right"],
+        joints_left=list(skeleton.joints_left), joints_right=list(skeleton.joints_right),
+        positions_3d=positions_3d, positions_2d=positions_2d, fps=spec.fps, layout=meta["layout"],
+    )
+
+
+def _cameras_of(spec: DatasetSpec, rig: dict, subjects, world, path_3d) -> dict[str, list[dict]]:
+    """Each subject's cameras from the rig; a subject with 3D must be calibrated."""
     # Intrinsics belong to the camera, not the subject: 2D-only subjects without extrinsics (Human3.6M
     # S2-S4, HumanEva S4) get the rig's intrinsic parameters, as in the published pipeline.
     intrinsics_only = [{k: v for k, v in cam.items() if k not in ("orientation", "translation")}
                        for cam in next(iter(rig.values()))]
-
-    world = _read_3d(path_3d, spec.joints_3d, hint) if with_3d else None
-    kps, meta = _read_2d(path_2d, hint)
-
     cameras = {}
-    for subject in list(world or {}) + list(kps):
+    for subject in subjects:
         calib = subject.rsplit("/", 1)[-1] if spec.calibration_by_basename else subject
         if calib in rig:
             cameras[subject] = rig[calib]
@@ -512,29 +522,36 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
                             f"(calibrated: {', '.join(rig)}); use one of those subjects")
         else:
             cameras[subject] = intrinsics_only
+    return cameras
 
-    positions_3d = None
-    if world is not None:
-        positions_3d = {}
-        for subject, actions in world.items():
-            if subject not in kps:
-                raise DataError(f"{_where(path_2d)}: subject '{subject}' of {path_3d.name} is missing; "
-                                "the 2D file must cover every subject and action of the 3D file")
-            missing = [a for a in actions if a not in kps[subject]]
-            extra = [a for a in kps[subject] if a not in actions]
-            if missing or extra:
-                what = f"lacks action '{missing[0]}' of" if missing else f"has action '{extra[0]}' not in"
-                raise DataError(f"{_where(path_2d, subject)}: {what} {path_3d.name} ({len(missing)} missing, "
-                                f"{len(extra)} extra); the two files must hold the same takes")
-            positions_3d[subject] = {}
-            for action, poses in actions.items():
-                per_camera = []
-                for cam in cameras[subject]:
-                    pos = world_to_camera(poses, cam["orientation"], cam["translation"]).astype(np.float32)
-                    pos[:, 1:] -= pos[:, :1]  # root-relative joints, trajectory stays in joint 0
-                    per_camera.append(pos)
-                positions_3d[subject][action] = per_camera
 
+def _camera_space_3d(world: dict, kps: dict, cameras: dict, path_3d, path_2d) -> dict:
+    """subject -> action -> per camera (T, J, 3): root-relative joints, the trajectory in joint 0. The 2D file
+    must hold the same subjects and takes."""
+    positions_3d = {}
+    for subject, actions in world.items():
+        if subject not in kps:
+            raise DataError(f"{_where(path_2d)}: subject '{subject}' of {path_3d.name} is missing; "
+                            "the 2D file must cover every subject and action of the 3D file")
+        missing = [a for a in actions if a not in kps[subject]]
+        extra = [a for a in kps[subject] if a not in actions]
+        if missing or extra:
+            what = f"lacks action '{missing[0]}' of" if missing else f"has action '{extra[0]}' not in"
+            raise DataError(f"{_where(path_2d, subject)}: {what} {path_3d.name} ({len(missing)} missing, "
+                            f"{len(extra)} extra); the two files must hold the same takes")
+        positions_3d[subject] = {}
+        for action, poses in actions.items():
+            per_camera = []
+            for cam in cameras[subject]:
+                pos = world_to_camera(poses, cam["orientation"], cam["translation"]).astype(np.float32)
+                pos[:, 1:] -= pos[:, :1]  # root-relative joints, trajectory stays in joint 0
+                per_camera.append(pos)
+            positions_3d[subject][action] = per_camera
+    return positions_3d
+
+
+def _normalised_2d(kps: dict, cameras: dict, positions_3d, name: str, path_2d, path_3d) -> dict:
+    """subject -> action -> per camera (T, J, 2) in normalised screen coordinates, cut to the 3D's length."""
     positions_2d = {}
     for subject, actions in kps.items():
         positions_2d[subject] = {}
@@ -553,13 +570,7 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
                 cam = cameras[subject][i]
                 out.append(normalize_screen_coordinates(seq, cam["res_w"], cam["res_h"]).astype(np.float32, copy=False))
             positions_2d[subject][action] = out
-
-    return PoseDataset(
-        name=name, keypoints=keypoints, skeleton=skeleton, cameras=cameras,
-        kps_left=meta["left"], kps_right=meta["right"],
-        joints_left=list(skeleton.joints_left), joints_right=list(skeleton.joints_right),
-        positions_3d=positions_3d, positions_2d=positions_2d, fps=spec.fps, layout=meta["layout"],
-    )
+    return positions_2d
 
 
 def _load_custom(spec: DatasetSpec, keypoints: str, data_dir) -> PoseDataset:

@@ -23,14 +23,13 @@ from .errors import UserError
 from .metrics import mean_velocity_error, mpjpe, n_mpjpe, p_mpjpe
 from .runtime import autocast
 from .tables import text_table
-from .windows import flip_poses, gather_windows
+from .windows import NO_FLIP, Flip, gather_windows
 
 
 @torch.no_grad()
-def predict_sequence(model, poses_2d, *, tta: bool = True, kps_left=(), kps_right=(), joints_left=(),
-                     joints_right=(), causal_shift: int | None = None, batch_size: int = 1024,
-                     device: torch.device | None = None, amp: bool = False) -> torch.Tensor:
-    """3D poses (T, J, 3) for every frame of one 2D sequence (T, J_in, 2).
+def predict_sequence(model, poses_2d, *, tta: bool = True, flip: Flip = NO_FLIP, causal_shift: int | None = None,
+                     batch_size: int = 1024, device: torch.device | None = None, amp: bool = False) -> torch.Tensor:
+    """3D poses (T, J, 3) for every frame of one 2D sequence (T, J_in, 2); with `tta`, `flip` mirrors them.
 
     `causal_shift` defaults to the model's own (ModelConfig.causal_shift: 0 unless causal).
 
@@ -39,8 +38,7 @@ def predict_sequence(model, poses_2d, *, tta: bool = True, kps_left=(), kps_righ
     device, and with TTA the original and flipped windows run as one batch.
     """
     with eval_mode(model):   # dropout off, batch-norm statistics frozen, whoever calls
-        return _predict_windows(model, poses_2d, tta=tta, kps_left=kps_left, kps_right=kps_right,
-                                joints_left=joints_left, joints_right=joints_right, causal_shift=causal_shift,
+        return _predict_windows(model, poses_2d, tta=tta, flip=flip, causal_shift=causal_shift,
                                 batch_size=batch_size, device=device, amp=amp)
 
 
@@ -57,12 +55,11 @@ def eval_mode(model):
             m.training = training
 
 
-def _predict_windows(model, poses_2d, *, tta, kps_left, kps_right, joints_left, joints_right, causal_shift,
-                     batch_size, device, amp) -> torch.Tensor:
+def _predict_windows(model, poses_2d, *, tta, flip, causal_shift, batch_size, device, amp) -> torch.Tensor:
     device = device or next(model.parameters()).device
-    pad = (model.receptive_field() - 1) // 2
+    pad = model.config.pad()
     if causal_shift is None:
-        causal_shift = model.config.causal_shift() if hasattr(model, "config") else 0
+        causal_shift = model.config.causal_shift()
     x = torch.as_tensor(poses_2d, dtype=torch.float32, device=device)
     out = []
     per_batch = max(1, batch_size // 2) if tta else batch_size
@@ -71,11 +68,11 @@ def _predict_windows(model, poses_2d, *, tta, kps_left, kps_right, joints_left, 
         windows = gather_windows(x, pad, causal_shift, frames)
         n = windows.shape[0]
         if tta:
-            windows = torch.cat([windows, flip_poses(windows, kps_left, kps_right)])
+            windows = torch.cat([windows, flip.keypoints(windows)])
         with autocast(device, amp):
             pred = model(windows)[:, 0].float()
         if tta:
-            pred = (pred[:n] + flip_poses(pred[n:], joints_left, joints_right)) / 2
+            pred = (pred[:n] + flip.joints(pred[n:])) / 2
         out.append(pred)
     return torch.cat(out)
 
@@ -118,8 +115,8 @@ class EvaluationResult:
                           suffix="  (mm)")
 
 
-def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool = True, kps_left=(),
-                       kps_right=(), joints_left=(), joints_right=(), causal_shift: int | None = None,
+def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool = True, flip: Flip = NO_FLIP,
+                       causal_shift: int | None = None,
                        batch_size: int = 1024, device=None, amp: bool = False,
                        return_predictions: bool = False, all_protocols: bool = True):
     """Pool the errors of several sequences (one action) the way the published evaluation does."""
@@ -127,8 +124,7 @@ def evaluate_sequences(model, poses_3d, poses_2d, *, action: str = "", tta: bool
     n_frames = vel_frames = 0
     predictions = []
     for seq_3d, seq_2d in zip(poses_3d, poses_2d):
-        pred = predict_sequence(model, seq_2d, tta=tta, kps_left=kps_left, kps_right=kps_right,
-                                joints_left=joints_left, joints_right=joints_right, causal_shift=causal_shift,
+        pred = predict_sequence(model, seq_2d, tta=tta, flip=flip, causal_shift=causal_shift,
                                 batch_size=batch_size, device=device, amp=amp)
         # Root-relative target; the prediction is compared as output.
         target = without_trajectory(torch.as_tensor(seq_3d, dtype=torch.float32, device=pred.device))
@@ -170,9 +166,7 @@ def evaluate_dataset(model, dataset, subjects, *, action_filter=None, downsample
         if max(len(p) for p in poses_3d) < 2:
             raise UserError(f"{action}: its takes have a single frame after downsampling by {downsample}, too few "
                             "for the velocity error (MPJVE needs 2 frames); use a smaller downsample")
-        r = evaluate_sequences(model, poses_3d, poses_2d, action=action, tta=tta,
-                               kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-                               joints_left=dataset.joints_left, joints_right=dataset.joints_right,
+        r = evaluate_sequences(model, poses_3d, poses_2d, action=action, tta=tta, flip=Flip.from_dataset(dataset),
                                causal_shift=causal_shift, batch_size=batch_size, device=device, amp=amp)
         result.actions.append(r)
         if log:

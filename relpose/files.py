@@ -7,7 +7,8 @@ written is reported in one line at start-up, not after an hour of training, and 
 never replaced unless the caller says so. `FolderLock` keeps two trainings out of one checkpoint
 folder (`OutputsLock`: two runs out of one set of named outputs); the operating system drops the lock
 when its process dies, so a killed run's lock is recognised as stale and taken over. `path_argument`
-keeps a user's file name from being read as a flag by the program it is handed to.
+keeps a user's file name from being read as a flag by the program it is handed to; `find_root` finds the
+kit's top folder from a notebook's or a command's working directory.
 """
 from __future__ import annotations
 
@@ -229,3 +230,12 @@ def read_json(path, *, what: str, max_bytes: int, fix: str, too_large: str = "")
         raise DataError(f"{path} is nested deeper than Python's JSON reader can follow; {fix}") from None
     except ValueError as e:   # Python refuses integers of more than 4,300 digits
         raise DataError(f"{path} cannot be read as JSON ({str(e).split(';')[0][:120]}); {fix}") from None
+
+
+def find_root(start: str | None = None) -> str:
+    """The kit's top folder (the one holding relpose/ and notebooks/), from a notebook's working dir."""
+    here = os.path.abspath(start or os.getcwd())
+    for folder in (here, os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
+        if os.path.isdir(os.path.join(folder, "relpose")) and os.path.isdir(os.path.join(folder, "notebooks")):
+            return folder
+    return here

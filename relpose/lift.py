@@ -15,6 +15,7 @@ from .evaluate import predict_sequence
 from .keypoint_layouts import get_layout
 from .person_scale import zoom_to_training_size
 from .skeleton import H36M_17, HUMANEVA_15
+from .windows import NO_FLIP, Flip
 
 # Rates closer than this are taken as equal (30 vs 29.97 fps): resampling would only blur.
 SAME_RATE = 0.02
@@ -83,7 +84,7 @@ def fit_input_layout(dataset, wanted: str, flag: str, log=print):
 
 
 def lift_sequence(model, keypoints, *, fps: float | None = None, model_fps: float | None = None,
-                  tta: bool = True, kps_left=(), kps_right=(), joints_left=(), joints_right=(),
+                  tta: bool = True, flip: Flip = NO_FLIP,
                   batch_size: int = 1024, device=None, amp: bool = False) -> np.ndarray:
     """(T, J_in, 2) normalised keypoints at `fps` -> (T, J, 3) root-relative camera-space poses (metres).
 
@@ -92,8 +93,7 @@ def lift_sequence(model, keypoints, *, fps: float | None = None, model_fps: floa
     keypoints = np.asarray(keypoints, dtype=np.float32)
     resampled = needs_resampling(fps, model_fps)
     x = resample(keypoints, fps, model_fps) if resampled else keypoints
-    pred = predict_sequence(model, x, tta=tta, kps_left=kps_left, kps_right=kps_right, joints_left=joints_left,
-                            joints_right=joints_right, batch_size=batch_size, device=device,
+    pred = predict_sequence(model, x, tta=tta, flip=flip, batch_size=batch_size, device=device,
                             amp=amp).float().cpu().numpy()
     if resampled:
         pred = resample(pred, model_fps, fps, num_frames=len(keypoints))
@@ -119,10 +119,8 @@ def lift_keypoints(model, keypoints_pixels, width: int, height: int, *, layout: 
                             "to that layout (only to h36m-17)")
         log(f"converting {source.name} keypoints to the model's {wanted.name} input (relpose.keypoint_layouts)")
         kps = source.to_h36m17(kps)
-    left, right = wanted.symmetry
-    skeleton = skeleton_for(model.config.num_joints)
+    flip = Flip.of(skeleton_for(model.config.num_joints), wanted.symmetry)
     x = normalize_screen_coordinates(kps, width, height).astype(np.float32)
     x, _ = zoom_to_training_size(x, width, height, wanted.name, person_size, log)
-    return lift_sequence(model, x, fps=fps, model_fps=model_fps, tta=tta, kps_left=left, kps_right=right,
-                         joints_left=skeleton.joints_left, joints_right=skeleton.joints_right,
-                         batch_size=batch_size, device=device)
+    return lift_sequence(model, x, fps=fps, model_fps=model_fps, tta=tta, flip=flip, batch_size=batch_size,
+                         device=device)

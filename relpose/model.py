@@ -17,6 +17,7 @@ relpose.fastpaths; they compute what the plain PyTorch ops would.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -76,10 +77,7 @@ class ModelConfig:
                              f"{self.num_input_joints} (0..{self.num_input_joints - 1})")
 
     def receptive_field(self) -> int:
-        rf = 1
-        for w in self.filter_widths:
-            rf *= w
-        return rf
+        return receptive_field(self.filter_widths)
 
     def pad(self) -> int:
         """Frames on each side of the output frame that a window needs."""
@@ -87,13 +85,7 @@ class ModelConfig:
 
     def causal_shift(self) -> int:
         """How many frames the output frame sits right of the window centre (VideoPose3D's total causal shift)."""
-        if not self.causal:
-            return 0
-        shift, dilation = 0, 1
-        for w in self.filter_widths:
-            shift += w // 2 * dilation
-            dilation *= w
-        return shift
+        return causal_shift(self.filter_widths, self.causal)
 
     def in_channels(self, group: BodyGroup) -> int:
         return len(group.input_joints) * channels_per_joint(self.encoding)
@@ -143,13 +135,24 @@ def register_local_encoder(name: str):
     return add
 
 
-def _layer_geometry(filter_widths, causal):
-    """Per block after the first: (width, dilation, pad, causal shift in frames), as VideoPose3D."""
-    out, dilation = [], filter_widths[0]
-    for w in filter_widths[1:]:
+def layer_geometry(filter_widths, causal: bool) -> list[tuple[int, int, int, int]]:
+    """Per layer: (width, dilation, pad, causal shift), pad and shift in frames, as VideoPose3D. A width-w
+    layer of dilation d sees w frames d apart; the next layer's dilation is d * w."""
+    out, dilation = [], 1
+    for w in filter_widths:
         out.append((w, dilation, (w - 1) * dilation // 2, (w // 2) * dilation if causal else 0))
         dilation *= w
     return out
+
+
+def receptive_field(filter_widths) -> int:
+    """Frames one output sees: each layer multiplies the span by its width."""
+    return math.prod(filter_widths)
+
+
+def causal_shift(filter_widths, causal: bool) -> int:
+    """Frames the output sits right of the window centre: the layers' causal shifts added (0 unless causal)."""
+    return sum(shift for *_, shift in layer_geometry(filter_widths, causal))
 
 
 @register_local_encoder("tcn")
@@ -172,7 +175,7 @@ class TemporalEncoder(nn.Module):
         self.filter_widths = tuple(filter_widths)
         self.causal = causal
         self.dense = dense
-        self.geometry = _layer_geometry(self.filter_widths, causal)
+        self.geometry = layer_geometry(self.filter_widths, causal)[1:]   # the blocks after expand_conv
         self.drop = Dropout(dropout)
         # Registration order = state_dict key order of the published checkpoints.
         self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
@@ -195,10 +198,7 @@ class TemporalEncoder(nn.Module):
         return cls(in_channels, c.latent_dim, c.filter_widths, c.channels, c.dropout, c.causal, c.dense)
 
     def receptive_field(self) -> int:
-        rf = 1
-        for w in self.filter_widths:
-            rf *= w
-        return rf
+        return receptive_field(self.filter_widths)
 
     def set_bn_momentum(self, momentum: float) -> None:
         self.expand_bn.momentum = momentum
@@ -217,10 +217,9 @@ class TemporalEncoder(nn.Module):
         if fastpaths.use_matmul_convolutions(x):
             return self._forward_channels_last(x)
         x = self._act(self.expand_conv(x), self.expand_bn)
-        for i, (w, _, _, _) in enumerate(self.geometry):
-            # In the strided domain one step is `dilation` frames, so the causal shift is w // 2 steps.
-            shift = w // 2 if self.causal else 0
-            res = x[:, :, shift + w // 2::w]
+        for i, (w, dilation, _, shift) in enumerate(self.geometry):
+            # In the strided domain one step is `dilation` frames, so the causal shift is shift // dilation steps.
+            res = x[:, :, shift // dilation + w // 2::w]
             x = self._act(self.layers_conv[2 * i](x), self.layers_bn[2 * i])
             x = res + self._act(self.layers_conv[2 * i + 1](x), self.layers_bn[2 * i + 1])
         return self.shrink(x)[:, :, 0]
@@ -232,9 +231,8 @@ class TemporalEncoder(nn.Module):
             return self._act(y.reshape(b * length, c), bn).view(b, length, c)
 
         x = act(fastpaths.strided_conv(x.transpose(1, 2), self.expand_conv, self.filter_widths[0]), self.expand_bn)
-        for i, (w, _, _, _) in enumerate(self.geometry):
-            shift = w // 2 if self.causal else 0
-            res = x[:, shift + w // 2::w]
+        for i, (w, dilation, _, shift) in enumerate(self.geometry):
+            res = x[:, shift // dilation + w // 2::w]
             x = act(fastpaths.strided_conv(x, self.layers_conv[2 * i], w), self.layers_bn[2 * i])
             x = res + act(fastpaths.pointwise_conv(x, self.layers_conv[2 * i + 1]), self.layers_bn[2 * i + 1])
         return fastpaths.pointwise_conv(x, self.shrink)[:, 0]
@@ -393,7 +391,7 @@ def forward_dilated_sequence(model: RIEModel, seq: torch.Tensor) -> torch.Tensor
     'raw' and 'raw+pos' encodings this equals running `model` window by window; with a temporal part it does not.
     """
     c = model.config
-    rf = c.receptive_field()
+    rf, pad = c.receptive_field(), c.pad()
     b, length = seq.shape[:2]
     t = length - rf + 1
     if t < 1:
@@ -402,5 +400,5 @@ def forward_dilated_sequence(model: RIEModel, seq: torch.Tensor) -> torch.Tensor
     for enc, g in zip(model.local_encoders(), model.groups):
         feat = enc.forward_sequence(group_channels(seq, g.input_joints, c.encoding, c.input_root))  # (B, L, T)
         local.append(feat.transpose(1, 2).reshape(b * t, -1))
-    centre = seq[:, rf // 2:rf // 2 + t].reshape(b * t, -1)  # each window's centre frame
+    centre = seq[:, pad:pad + t].reshape(b * t, -1)  # each window's centre frame
     return model._head(local, model.GlobalInfo(centre)).view(b, t, c.num_joints, 3)

@@ -33,7 +33,7 @@ from .metrics import mpjpe
 from .model import RIEModel
 from .runtime import Distributed, autocast
 from .weights import check_compatible
-from .windows import WindowSampler
+from .windows import Flip, WindowSampler
 
 # BatchNorm momentum of the temporal encoders decays exponentially over the run (VideoPose3D).
 BN_MOMENTUM_START, BN_MOMENTUM_END = 0.1, 0.001
@@ -86,6 +86,16 @@ class History:
             if hasattr(h, k):
                 setattr(h, k, list(v))
         return h
+
+    def add(self, epoch: int, lr: float, train_mm: float, eval_mm: float, frames_per_second: float,
+            seconds: float) -> None:
+        """One epoch's record appended to every list."""
+        self.epochs.append(epoch)
+        self.lr.append(lr)
+        self.train_mpjpe_mm.append(train_mm)
+        self.eval_mpjpe_mm.append(eval_mm)
+        self.frames_per_second.append(frames_per_second)
+        self.seconds.append(seconds)
 
 
 @dataclass
@@ -227,57 +237,71 @@ def train_epochs(model, sampler: WindowSampler, optimizer: torch.optim.Optimizer
     device = torch.device(device)
     core = model.module if hasattr(model, "module") else model
     for epoch in range(start_epoch, cfg.epochs):
-        core.set_bn_momentum(bn_momentum(epoch, cfg.epochs))
-        torch.manual_seed(cfg.seed * 100_003 + epoch)
-        model.train()
-        if cfg.hold_bn_stats:
-            hold_encoder_bn_statistics(core)
+        _prepare_epoch(model, core, cfg, epoch)
         t0 = time.perf_counter()
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        frames = 0
-        show = progress and dist.is_main
-        bar = tqdm(sampler, total=sampler.num_batches, disable=not show,
-                   mininterval=0.1 if isinstance(progress, bool) else float(progress),
-                   desc=f"stage {cfg.stage} epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
-        for step, (inputs_2d, targets_3d) in enumerate(bar):
-            loss = train_step(model, optimizer, inputs_2d, targets_3d, device=device, amp=cfg.amp)
-            n = targets_3d.shape[0] * targets_3d.shape[1]
-            loss_sum += loss.double() * n
-            frames += n
-            if show and step % 10 == 0:  # .item() waits for the device: not every step
-                bar.set_postfix(loss_mm=f"{loss.item() * 1000:.1f}",
-                                fps=f"{frames / (time.perf_counter() - t0):.0f}")
+        loss_sum, frames = _run_batches(model, sampler, optimizer, cfg, epoch, t0, device=device,
+                                        show=progress and dist.is_main, progress=progress)
         if dist.enabled:
-            # DDP broadcasts rank 0's BatchNorm statistics before each forward, so after the last
-            # step they differ by one local update; make every rank end the epoch with rank 0's.
-            # (Constant index/threshold buffers are the same everywhere and skipped: gloo has no int16.)
-            for buf in core.buffers():
-                if buf.is_floating_point() or buf.dtype == torch.int64:
-                    torch.distributed.broadcast(buf, src=0)
+            _take_rank0_buffers(core)
         seconds = time.perf_counter() - t0
         train_mm = loss_sum.item() / max(frames, 1) * 1000
         eval_mm = evaluate_fn(core) if evaluate_fn is not None else float("nan")
-
-        history.epochs.append(epoch + 1)
-        history.lr.append(lr)
-        history.train_mpjpe_mm.append(train_mm)
-        history.eval_mpjpe_mm.append(eval_mm)
-        history.frames_per_second.append(frames * dist.world_size / seconds)
-        history.seconds.append(seconds)
+        history.add(epoch + 1, lr, train_mm, eval_mm, frames * dist.world_size / seconds, seconds)
         if dist.is_main:
             ev = "" if math.isnan(eval_mm) else f" eval {eval_mm:.2f} mm"
             log(f"[stage {cfg.stage}] epoch {epoch + 1}/{cfg.epochs}  {seconds:.1f} s  lr {lr:.6f}  "
                 f"train {train_mm:.2f} mm{ev}  {history.frames_per_second[-1]:.0f} frames/s")
-
-        # Exponential learning-rate decay, once per epoch.
-        lr *= cfg.lr_decay
-        for group in optimizer.param_groups:
-            group["lr"] *= cfg.lr_decay
+        lr = _decay_learning_rate(optimizer, lr, cfg.lr_decay)
         if dist.is_main:
             state = EpochEnd(cfg.stage, epoch + 1, cfg.epochs, lr, history, core, optimizer, sampler)
             for callback in callbacks:
                 callback(state)
     return history
+
+
+def _prepare_epoch(model, core: RIEModel, cfg: TrainConfig, epoch: int) -> None:
+    """This epoch's batch-norm momentum and dropout seed, and training mode (encoder statistics held if asked)."""
+    core.set_bn_momentum(bn_momentum(epoch, cfg.epochs))
+    torch.manual_seed(cfg.seed * 100_003 + epoch)
+    model.train()
+    if cfg.hold_bn_stats:
+        hold_encoder_bn_statistics(core)
+
+
+def _run_batches(model, sampler: WindowSampler, optimizer, cfg: TrainConfig, epoch: int, t0: float, *, device,
+                 show: bool, progress: bool | float) -> tuple[torch.Tensor, int]:
+    """One pass over the sampler's batches: (the loss summed over target frames, float64 on the device; frames)."""
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    frames = 0
+    bar = tqdm(sampler, total=sampler.num_batches, disable=not show,
+               mininterval=0.1 if isinstance(progress, bool) else float(progress),
+               desc=f"stage {cfg.stage} epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
+    for step, (inputs_2d, targets_3d) in enumerate(bar):
+        loss = train_step(model, optimizer, inputs_2d, targets_3d, device=device, amp=cfg.amp)
+        n = targets_3d.shape[0] * targets_3d.shape[1]
+        loss_sum += loss.double() * n
+        frames += n
+        if show and step % 10 == 0:  # .item() waits for the device: not every step
+            bar.set_postfix(loss_mm=f"{loss.item() * 1000:.1f}",
+                            fps=f"{frames / (time.perf_counter() - t0):.0f}")
+    return loss_sum, frames
+
+
+def _take_rank0_buffers(core: RIEModel) -> None:
+    """DDP broadcasts rank 0's BatchNorm statistics before each forward, so after the last step they differ by
+    one local update; make every rank end the epoch with rank 0's. (Constant index/threshold buffers are the
+    same everywhere and skipped: gloo has no int16.)"""
+    for buf in core.buffers():
+        if buf.is_floating_point() or buf.dtype == torch.int64:
+            torch.distributed.broadcast(buf, src=0)
+
+
+def _decay_learning_rate(optimizer, lr: float, decay: float) -> float:
+    """Exponential learning-rate decay, once per epoch: the optimiser's groups and the returned rate."""
+    lr *= decay
+    for group in optimizer.param_groups:
+        group["lr"] *= decay
+    return lr
 
 
 def train_stage(model: RIEModel, dataset: PoseDataset, cfg: TrainConfig, *, subjects, actions=None,
@@ -299,8 +323,7 @@ def train_stage(model: RIEModel, dataset: PoseDataset, cfg: TrainConfig, *, subj
         frozen = freeze_encoders(model)
         log(f"INFO: froze {len(frozen)} encoder parameters; training fusion and decoders")
     sampler = WindowSampler(poses_2d, poses_3d, batch_size=cfg.batch_size, pad=c.pad(), causal_shift=c.causal_shift(),
-                            shuffle=True, augment=cfg.augment, kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-                            joints_left=dataset.joints_left, joints_right=dataset.joints_right, seed=cfg.seed,
+                            shuffle=True, augment=cfg.augment, flip=Flip.from_dataset(dataset), seed=cfg.seed,
                             device=device, rank=dist.rank, world_size=dist.world_size)
     start_epoch, lr, history = 0, cfg.learning_rate, None
     optimizer = make_optimizer(model, lr, device)

@@ -15,6 +15,8 @@ starting at buffer frame i.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -35,6 +37,44 @@ def flip_poses(x, left, right):
         sign = np.ones(x.shape[-1], dtype=x.dtype)
     sign[0] = -1
     return x[..., perm, :] * sign
+
+
+@dataclass(frozen=True)
+class Flip:
+    """The mirror symmetry of one data set: which 2D keypoints (the input layout's) and which 3D joints
+    (the skeleton's) swap sides when a pose is mirrored. It travels as one value through augmentation and
+    test-time flipping; `NO_FLIP` (no joints) is for callers that never mirror."""
+
+    kps_left: tuple[int, ...] = ()
+    kps_right: tuple[int, ...] = ()
+    joints_left: tuple[int, ...] = ()
+    joints_right: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        for name in ("kps_left", "kps_right", "joints_left", "joints_right"):
+            object.__setattr__(self, name, tuple(int(j) for j in getattr(self, name)))
+
+    @classmethod
+    def from_dataset(cls, dataset) -> "Flip":
+        """A PoseDataset's symmetry (its keypoints' and its skeleton's left and right)."""
+        return cls(dataset.kps_left, dataset.kps_right, dataset.joints_left, dataset.joints_right)
+
+    @classmethod
+    def of(cls, skeleton, keypoint_symmetry=None) -> "Flip":
+        """A skeleton's joints; the keypoints' (left, right) from `keypoint_symmetry`, else the skeleton's own."""
+        left, right = keypoint_symmetry or (skeleton.joints_left, skeleton.joints_right)
+        return cls(left, right, skeleton.joints_left, skeleton.joints_right)
+
+    def keypoints(self, x):
+        """2D keypoints (..., J_in, C) mirrored."""
+        return flip_poses(x, self.kps_left, self.kps_right)
+
+    def joints(self, x):
+        """3D joints (..., J, C) mirrored."""
+        return flip_poses(x, self.joints_left, self.joints_right)
+
+
+NO_FLIP = Flip()
 
 
 def chunk_starts(num_frames: int, chunk_length: int) -> np.ndarray:
@@ -84,7 +124,7 @@ class WindowSampler:
     sequence if it is a tensor, else CPU). The last batch of an epoch may be smaller.
 
     With ``augment`` every chunk appears twice per epoch, as is and mirrored (flip_poses with
-    kps_left/right for 2D and joints_left/right for 3D). The shuffle uses a numpy RandomState that
+    `flip`'s keypoints for 2D and its joints for 3D). The shuffle uses a numpy RandomState that
     persists across epochs; save ``random_state()`` in a checkpoint and ``set_random_state`` on
     resume to get the batches an uninterrupted run would. With world_size > 1 all ranks draw the
     same permutation, pad it cyclically to a multiple of world_size (as torch's DistributedSampler
@@ -98,12 +138,12 @@ class WindowSampler:
 
     def __init__(self, poses_2d, poses_3d, batch_size: int, chunk_length: int = 1, pad: int = 121,
                  causal_shift: int = 0, shuffle: bool = True, augment: bool = False,
-                 kps_left=(), kps_right=(), joints_left=(), joints_right=(), seed: int = 1234,
+                 flip: Flip = NO_FLIP, seed: int = 1234,
                  device=None, rank: int = 0, world_size: int = 1, reuse_buffers: bool = False):
         self._check_flags(poses_2d, poses_3d, batch_size, chunk_length, pad, causal_shift, rank, world_size)
-        if augment and (not len(kps_left) or not len(kps_right) or (poses_3d is not None and not len(joints_left))):
-            raise UserError("augment=True needs kps_left/kps_right (and joints_left/joints_right with 3D "
-                            "targets): pass the skeleton's left and right joints, or turn augmentation off")
+        if augment and (not flip.kps_left or not flip.kps_right or (poses_3d is not None and not flip.joints_left)):
+            raise UserError("augment=True needs a flip with kps_left/kps_right (and joints_left/joints_right with 3D "
+                            "targets): pass Flip.from_dataset(dataset), or turn augmentation off")
         if device is None:
             device = poses_2d[0].device if isinstance(poses_2d[0], torch.Tensor) else "cpu"
         self.device = torch.device(device)
@@ -114,14 +154,14 @@ class WindowSampler:
 
         # Chunk list in ChunkedGenerator's order: per sequence its chunks, then (augment) the same flipped.
         lengths = [int(p.shape[0]) for p in poses_2d]
-        seq, start, flip = [], [], []
+        seq, start, mirrored = [], [], []
         for i, n in enumerate(lengths):
             starts = chunk_starts(n, chunk_length)
             for flipped in ((False, True) if augment else (False,)):
                 seq.append(np.full(len(starts), i))
                 start.append(starts)
-                flip.append(np.full(len(starts), flipped))
-        self.chunks_seq, self.chunks_start, self.chunks_flip = (np.concatenate(a) for a in (seq, start, flip))
+                mirrored.append(np.full(len(starts), flipped))
+        self.chunks_seq, self.chunks_start, self.chunks_flip = (np.concatenate(a) for a in (seq, start, mirrored))
         self.num_windows_total = len(self.chunks_seq)
         self.num_windows = -(-self.num_windows_total // world_size)  # this rank's share per epoch
         self.num_batches = -(-self.num_windows // batch_size)
@@ -129,8 +169,8 @@ class WindowSampler:
         # Each sequence padded with `margin` edge copies per side, so no window crosses into a neighbour.
         margin = pad + abs(causal_shift) + chunk_length
         seq_begin = np.concatenate([[0], np.cumsum(np.asarray(lengths) + 2 * margin)[:-1]]) + margin
-        self._buffer_2d = self._padded_buffer(poses_2d, margin, kps_left, kps_right)
-        self._buffer_3d = None if poses_3d is None else self._padded_buffer(poses_3d, margin, joints_left, joints_right)
+        self._buffer_2d = self._padded_buffer(poses_2d, margin, flip.keypoints)
+        self._buffer_3d = None if poses_3d is None else self._padded_buffer(poses_3d, margin, flip.joints)
         half = int(np.sum(np.asarray(lengths) + 2 * margin))  # where the mirrored copy begins
         first_target = seq_begin[self.chunks_seq] + self.chunks_start + half * self.chunks_flip
         self._start_3d = torch.as_tensor(first_target, device=self.device)
@@ -159,7 +199,7 @@ class WindowSampler:
         if world_size < 1 or not 0 <= rank < world_size:
             raise UserError(f"rank {rank} is not in [0, world_size={world_size})")
 
-    def _padded_buffer(self, sequences, margin, left, right) -> torch.Tensor:
+    def _padded_buffer(self, sequences, margin, mirror) -> torch.Tensor:
         """All sequences edge-padded by `margin` frames per side, concatenated; mirrored copy appended."""
         parts = []
         for s in sequences:
@@ -169,7 +209,7 @@ class WindowSampler:
             parts.append(s[frames])
         buffer = torch.cat(parts)
         if self.augment:
-            buffer = torch.cat([buffer, flip_poses(buffer, left, right)])
+            buffer = torch.cat([buffer, mirror(buffer)])
         return buffer
 
     def __len__(self) -> int:

@@ -8,12 +8,11 @@ from relpose.metrics import mpjpe
 from relpose.model import ModelConfig, RIEModel
 from relpose.skeleton import H36M_17
 from relpose.train import TrainConfig, make_optimizer, train_epochs
-from relpose.windows import WindowSampler
+from relpose.windows import Flip, WindowSampler
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")
-LEFT, RIGHT = list(H36M_17.joints_left), list(H36M_17.joints_right)
 CFG = dict(filter_widths=(3, 3), channels=16, latent_dim=16, hidden=32)
 
 
@@ -34,8 +33,8 @@ def sequences(n=3, frames=50, seed=0):
 
 
 def sampler(device, p2, p3, pad=4):
-    return WindowSampler(p2, p3, batch_size=32, pad=pad, shuffle=True, augment=True, kps_left=LEFT,
-                         kps_right=RIGHT, joints_left=LEFT, joints_right=RIGHT, seed=3, device=device)
+    return WindowSampler(p2, p3, batch_size=32, pad=pad, shuffle=True, augment=True, flip=Flip.of(H36M_17),
+                         seed=3, device=device)
 
 
 def test_sampler_on_cuda_draws_the_cpu_batches_on_the_device():
@@ -60,7 +59,7 @@ def test_predict_sequence_on_cuda_equals_cpu():
     torch.manual_seed(0)
     model = RIEModel(ModelConfig(stage=3, **CFG)).eval()
     seq = sequences(1, 40)[0][0]
-    kw = dict(tta=True, kps_left=LEFT, kps_right=RIGHT, joints_left=LEFT, joints_right=RIGHT, batch_size=16)
+    kw = dict(tta=True, flip=Flip.of(H36M_17), batch_size=16)
     ref = predict_sequence(model, seq, device=CPU, **kw)
     got = predict_sequence(model.to(CUDA), seq, device=CUDA, **kw)
     assert got.device.type == "cuda" and got.shape == (40, 17, 3)

@@ -12,7 +12,7 @@ import torch.multiprocessing as mp
 from relpose.model import ModelConfig, RIEModel
 from relpose.runtime import Distributed
 from relpose.train import TrainConfig, make_optimizer, train_epochs
-from relpose.windows import WindowSampler
+from relpose.windows import Flip, WindowSampler
 
 from cli_helpers import TINY_MODEL
 
@@ -32,8 +32,8 @@ def _worker(rank, world_size, port, out_dir):
     rng = np.random.default_rng(0)
     p2 = [rng.normal(size=(50, 17, 2)).astype(np.float32) for _ in range(2)]
     p3 = [rng.normal(size=(50, 17, 3)).astype(np.float32) for _ in range(2)]
-    sampler = WindowSampler(p2, p3, batch_size=16, pad=4, augment=True, kps_left=[4, 5, 6], kps_right=[1, 2, 3],
-                            joints_left=[4, 5, 6], joints_right=[1, 2, 3], seed=5, rank=rank, world_size=world_size)
+    sampler = WindowSampler(p2, p3, batch_size=16, pad=4, augment=True, flip=Flip((4, 5, 6), (1, 2, 3), (4, 5, 6), (1, 2, 3)),
+                            seed=5, rank=rank, world_size=world_size)
     net = torch.nn.parallel.DistributedDataParallel(model)
     opt = make_optimizer(model, 1e-3, torch.device("cpu"))
     train_epochs(net, sampler, opt, TrainConfig(stage=1, epochs=1), device=torch.device("cpu"),

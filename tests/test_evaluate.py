@@ -8,6 +8,7 @@ from relpose.evaluate import evaluate_dataset, evaluate_sequences, predict_seque
 from relpose.metrics import p_mpjpe
 from relpose.model import ModelConfig, RIEModel
 from relpose.skeleton import H36M_17
+from relpose.windows import Flip
 
 from float_tolerance import assert_float32_close
 
@@ -56,8 +57,7 @@ def test_predict_sequence_matches_window_by_window_reference(tta, causal):
     pad = (model.receptive_field() - 1) // 2
     seq = np.random.default_rng(1).normal(size=(23, 17, 2)).astype(np.float32) * 0.3
     shift = pad if causal else 0
-    got = predict_sequence(model, seq, tta=tta, kps_left=LEFT, kps_right=RIGHT, joints_left=LEFT,
-                           joints_right=RIGHT, causal_shift=shift, batch_size=8).numpy()
+    got = predict_sequence(model, seq, tta=tta, flip=Flip.of(H36M_17), causal_shift=shift, batch_size=8).numpy()
     want = reference_predictions(model, seq, tta, shift)
     # Batches of 8 windows against one window at a time: the same float32 sums (a few hundred products per
     # layer) in another order.
@@ -69,8 +69,7 @@ def test_errors_pool_frames_not_sequence_means():
     rng = np.random.default_rng(2)
     seqs_2d = [rng.normal(size=(n, 17, 2)).astype(np.float32) * 0.3 for n in (5, 40)]
     seqs_3d = [rng.normal(size=(n, 17, 3)).astype(np.float32) * 0.2 for n in (5, 40)]
-    r = evaluate_sequences(model, seqs_3d, seqs_2d, tta=True, kps_left=LEFT, kps_right=RIGHT,
-                           joints_left=LEFT, joints_right=RIGHT)
+    r = evaluate_sequences(model, seqs_3d, seqs_2d, tta=True, flip=Flip.of(H36M_17))
     err_sum, p2_sum, frames = 0.0, 0.0, 0
     for s2, s3 in zip(seqs_2d, seqs_3d):
         pred = reference_predictions(model, s2, True)

@@ -1,8 +1,11 @@
-"""The encoding ablation over seeds (relpose.lab.ablation): shapes, pairing and invariants on tiny runs."""
+"""The encoding ablation over seeds (relpose.lab.ablation): shapes, pairing and invariants on tiny runs, and
+the checkpoints it trains."""
 import math
+import os
 
 import numpy as np
 import pytest
+import torch
 
 from relpose.datasets import load_dataset
 from relpose.errors import UserError
@@ -12,6 +15,7 @@ from relpose.lab.intervals import LOWER, HIGHER, UNDECIDED
 from relpose.lab.presets import Preset
 from relpose.lab.settings import Settings
 from relpose.train import TrainConfig
+from relpose.weights import load_model
 
 TINY = Preset("tiny", (3, 3), 16, 16, 32, {1: TrainConfig(stage=1, epochs=1, batch_size=256, downsample=4, subset=0.3)})
 
@@ -26,7 +30,6 @@ def test_root_speed_is_pixels_per_original_frame():
 
 @pytest.fixture(scope="module")
 def tiny_ablation(tiny_data_dir, tmp_path_factory):
-    import torch
     torch.set_num_threads(2)
     s = Settings("quick", "synth", "gt", tiny_data_dir, str(tmp_path_factory.mktemp("ckpt")), TINY, "cpu",
                  progress=False)
@@ -98,3 +101,31 @@ def test_figures_have_one_panel_per_perturbation_and_labelled_axes(tiny_ablation
     assert all(a.get_ylabel() == "MPJPE (mm)" for a in fig.axes)
     fig = ab.plot_speed(r)
     assert "px" in fig.axes[0].get_xlabel() and len(fig.axes[0].get_xticklabels()) == 3
+
+
+# ----------------------------------------------------------------------------- the ablation's checkpoints
+
+def lab_settings(data_dir, checkpoint_dir):
+    return Settings("quick", "synth", "gt", data_dir, str(checkpoint_dir), TINY, "cpu", progress=False)
+
+
+def test_train_ablation_writes_one_folder_per_encoding_and_reuses_it(tiny_data_dir, tmp_path):
+    torch.set_num_threads(2)
+    s = lab_settings(tiny_data_dir, tmp_path / "a")
+    path = ab.train_ablation(s, "raw", TINY)
+    assert path == os.path.join(str(tmp_path / "a"), "lab", "raw", "stage_1_epoch_1.bin")
+    model = load_model(path)
+    assert model.config.encoding == "raw" and not model.training
+    stamp = os.stat(path).st_mtime_ns
+    assert ab.train_ablation(s, "raw", TINY) == path and os.stat(path).st_mtime_ns == stamp
+    # Retraining elsewhere writes the same weights: a reused checkpoint is as good as a fresh one.
+    again = load_model(ab.train_ablation(lab_settings(tiny_data_dir, tmp_path / "b"), "raw", TINY))
+    for (k, v), w in zip(model.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(v, w), k
+    # Another recipe in the same folder (same epochs, so the same file name) is retrained, not reused.
+    ab.train_ablation(s, "raw", TINY.with_train(subset=0.2))
+    assert os.stat(path).st_mtime_ns != stamp
+    changed = load_model(path)
+    assert not all(torch.equal(v, w) for v, w in zip(model.state_dict().values(), changed.state_dict().values()))
+    with pytest.raises(UserError, match="unknown encoding 'pos'"):
+        ab.train_ablation(s, "pos", TINY)

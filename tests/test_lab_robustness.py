@@ -1,14 +1,10 @@
-"""Perturbations of the 2D input, sweeps over their size, and the encoding ablation's checkpoints."""
-import os
+"""Perturbations of the 2D input, sweeps over their size, and the figure of a pose before and after."""
 
 import numpy as np
 import pytest
 import torch
 
 from relpose.lab import robustness as rb
-from relpose.lab.presets import Preset
-from relpose.train import TrainConfig
-from relpose.weights import load_model
 from relpose.datasets import load_dataset
 from relpose.encoding import positional_encoding
 from relpose.errors import UserError
@@ -175,34 +171,19 @@ def test_sweep_rejects_unknown_perturbations(tiny_dataset):
         rb.sweep({"m": tiny_model()}, tiny_dataset, ["S9"], ["Walking"], "shear", [0])
 
 
-# ----------------------------------------------------------------------------- the ablation's checkpoints
+def test_perturbation_examples_show_the_pose_before_and_after_in_pixels():
+    """One panel per perturbation, titled as `describe` says; its second line is the moved pose (relpose.viz.robustness)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from relpose.skeleton import H36M_17
 
-TINY_PRESET = Preset("tiny", (3, 3), 16, 16, 32,
-                     {1: TrainConfig(stage=1, epochs=1, batch_size=256, downsample=4, subset=0.3)})
-
-
-def lab_settings(data_dir, checkpoint_dir):
-    from relpose.lab.settings import Settings
-    return Settings("quick", "synth", "gt", data_dir, str(checkpoint_dir), TINY_PRESET, "cpu", progress=False)
-
-
-def test_train_ablation_writes_one_folder_per_encoding_and_reuses_it(tiny_data_dir, tmp_path):
-    torch.set_num_threads(2)
-    s = lab_settings(tiny_data_dir, tmp_path / "a")
-    path = rb.train_ablation(s, "raw", TINY_PRESET)
-    assert path == os.path.join(str(tmp_path / "a"), "lab", "raw", "stage_1_epoch_1.bin")
-    model = load_model(path)
-    assert model.config.encoding == "raw" and not model.training
-    stamp = os.stat(path).st_mtime_ns
-    assert rb.train_ablation(s, "raw", TINY_PRESET) == path and os.stat(path).st_mtime_ns == stamp
-    # Retraining elsewhere writes the same weights: a reused checkpoint is as good as a fresh one.
-    again = load_model(rb.train_ablation(lab_settings(tiny_data_dir, tmp_path / "b"), "raw", TINY_PRESET))
-    for (k, v), w in zip(model.state_dict().items(), again.state_dict().values()):
-        assert torch.equal(v, w), k
-    # Another recipe in the same folder (same epochs, so the same file name) is retrained, not reused.
-    rb.train_ablation(s, "raw", TINY_PRESET.with_train(subset=0.2))
-    assert os.stat(path).st_mtime_ns != stamp
-    changed = load_model(path)
-    assert not all(torch.equal(v, w) for v, w in zip(model.state_dict().values(), changed.state_dict().values()))
-    with pytest.raises(UserError, match="unknown encoding 'pos'"):
-        rb.train_ablation(s, "pos", TINY_PRESET)
+    pose = poses(t=1)[0]
+    fig = rb.plot_perturbation_examples(pose, H36M_17, {"translate": 200, "noise": 10}, res_w=1000, res_h=800)
+    assert [ax.get_title() for ax in fig.axes] == [rb.describe("translate", 200), rb.describe("noise", 10)]
+    child, parent = H36M_17.bones()[0]
+    bones = len(H36M_17.bones())
+    before, after = fig.axes[0].lines[0].get_xydata(), fig.axes[0].lines[bones].get_xydata()
+    np.testing.assert_allclose(before[0], (pose[child] + [1, 800 / 1000]) * 500, atol=1e-3)   # pixels
+    shift = after - before   # every point moved by one offset of 200 px
+    np.testing.assert_allclose(shift, shift[:1].repeat(2, 0), atol=1e-3)
+    assert np.linalg.norm(shift[0]) == pytest.approx(200, abs=1e-3)

@@ -168,6 +168,34 @@ def test_notebooks_call_functions_not_the_command_line(path):
         assert not re.search(pattern, code, flags=re.M), f"{path.name}: {pattern}"
 
 
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_every_name_a_notebook_takes_from_the_package_exists(path):
+    """A module moved or renamed keeps the notebooks working: each `from relpose... import name` resolves, and
+    each `module.attribute` a notebook calls on a relpose module it imported exists."""
+    import importlib
+
+    code = notebook_code(path)
+    modules_by_alias, missing = {}, []
+    for package, names in re.findall(r"^from (relpose[\w.]*) import \(?([\w ,\n]+?)\)?(?:#.*)?$", code, flags=re.M):
+        base = importlib.import_module(package)
+        for entry in filter(None, (n.strip() for n in names.replace("\n", ",").split(","))):
+            name, _, alias = entry.partition(" as ")
+            if not hasattr(base, name):
+                try:
+                    importlib.import_module(f"{package}.{name}")
+                except ImportError:
+                    missing.append(f"{package}.{name}")
+                    continue
+            value = getattr(base, name, None) or importlib.import_module(f"{package}.{name}")
+            if isinstance(value, type(re)):
+                modules_by_alias[(alias or name).strip()] = value
+    for alias, module in modules_by_alias.items():
+        for attribute in set(re.findall(rf"(?<![\w.]){alias}\.(\w+)", code)):
+            if not hasattr(module, attribute):
+                missing.append(f"{alias}.{attribute} ({module.__name__})")
+    assert not missing, f"{path.name}: " + ", ".join(sorted(missing))
+
+
 # ----------------------------------------------------------------------------- meaning written once
 
 def significant_lines(path: Path) -> list[tuple[int, str]]:

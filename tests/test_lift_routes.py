@@ -1,7 +1,7 @@
 """Every documented route from a custom keypoint file to 3D poses gives the same poses for the same keypoints
 and checkpoint: the step-by-step `python -m relpose -d custom ... --evaluate ... --render` (exporting only,
 and drawing as well), `python -m relpose.cli.wild`, `relpose.lift.lift_keypoints` and notebook 09's
-`relpose.lab.wild.lift_custom`. Each predicts in evaluation mode, whatever mode the model was left in: the
+`relpose.wild.lifting.lift_custom`. Each predicts in evaluation mode, whatever mode the model was left in: the
 tiny model has dropout 0.2 and batch normalisation, so a prediction in training mode differs by centimetres."""
 import subprocess
 import sys
@@ -14,8 +14,9 @@ from relpose.cli import wild as cli_wild
 from relpose.custom_keypoints import custom_file, write_custom
 from relpose.datasets import load_dataset
 from relpose.evaluate import predict_sequence
-from relpose.lab.wild import lift_custom, load_any_model
 from relpose.lift import lift_keypoints
+from relpose.weights import load_any_model
+from relpose.wild.lifting import lift_custom
 
 from cli_helpers import TINY_MODEL
 from test_wild_lift import _coco_from_h36m

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from relpose.errors import UserError
-from relpose.model import FCBlock, ModelConfig, RIEModel, TemporalEncoder, forward_dilated_sequence
+from relpose.model import (FCBlock, ModelConfig, RIEModel, TemporalEncoder, causal_shift, forward_dilated_sequence,
+                           layer_geometry, receptive_field)
 from relpose.skeleton import H36M_17, HUMANEVA_15
 
 from float_tolerance import assert_float32_close
@@ -160,6 +161,19 @@ def test_config_dict_round_trip_and_geometry():
     assert cfg.receptive_field() == 9 and cfg.pad() == 4
     assert cfg.causal_shift() == 1 + 3  # width 3 at dilation 1 and 3
     assert small().causal_shift() == 0
+
+
+def test_window_geometry_lives_in_one_place():
+    """The layers' dilations, pads and causal shifts for widths 3, 5, 3 by hand; the receptive field and
+    the total shift every caller reads (config, encoder, model) come from them."""
+    assert layer_geometry((3, 5, 3), causal=True) == [(3, 1, 1, 1), (5, 3, 6, 6), (3, 15, 15, 15)]
+    assert [g[3] for g in layer_geometry((3, 5, 3), causal=False)] == [0, 0, 0]
+    assert receptive_field((3, 5, 3)) == 45 and causal_shift((3, 5, 3), True) == 22 == (45 - 1) // 2
+    cfg = small(filter_widths=(3, 5, 3), causal=True)
+    encoder = RIEModel(cfg).local_encoders()[0]
+    assert cfg.receptive_field() == encoder.receptive_field() == RIEModel(cfg).receptive_field() == 45
+    assert cfg.causal_shift() == 22 and cfg.pad() == 22
+    assert encoder.geometry == layer_geometry((3, 5, 3), True)[1:]
 
 
 def test_bn_momentum_only_touches_temporal_encoders():

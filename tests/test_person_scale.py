@@ -109,7 +109,7 @@ def test_lifted_height_does_not_depend_on_the_distance_after_normalisation():
     as they are, the near person is a giant (3.3 m taller than the far one when measured); zoomed to the training
     size, the two heights agree within 3 cm (measured: 0.9 cm)."""
     from relpose.lab import wild_distance as wd
-    from relpose.lab.wild import load_any_model
+    from relpose.weights import load_any_model
     from relpose.lift import checkpoint_fps, lift_keypoints
     from relpose.skeleton import H36M_17, reduce_h36m_32_to_17
     from relpose.synth import make_body, make_motion, pose_from_motion

@@ -227,7 +227,7 @@ def test_another_architecture_or_layout_is_named(tmp_path, small_model):
 def test_published_layout_mismatches_name_the_published_architecture_not_flags(tmp_path):
     import json
     from importlib import resources
-    from relpose.lab.wild import load_any_model
+    from relpose.weights import load_any_model
     layout = json.loads(resources.files("relpose").joinpath("data", "rie_checkpoint_layout.json").read_text())
     spec = layout["configs"]["stage1_lfd256"]["state_dict"]
     # Expanded zeros: the published shapes in files of a few kB (one stored element per tensor).

@@ -17,7 +17,7 @@ from relpose.cli import wild_make
 from relpose.cli.common import option, shell_command
 from relpose.errors import UserError
 from relpose.files import path_argument
-from relpose.lab.wild import detect_in_own_environment
+from relpose.wild.detector_env import detect_in_own_environment
 from importlib.resources import files as package_files
 from relpose.wild.detections import write_mediapipe_json
 from relpose.wild.footage import FOOTAGE

@@ -9,9 +9,10 @@ import torch
 from relpose import checkpoints
 from relpose.errors import UserError
 from relpose.model import ModelConfig, RIEModel
+from relpose.skeleton import H36M_17
 from relpose.train import (CheckpointWriter, TrainConfig, bn_momentum, encoder_parameter_names, freeze_encoders,
                            load_encoders, make_optimizer, train_epochs)
-from relpose.windows import WindowSampler
+from relpose.windows import Flip, WindowSampler
 
 CFG = dict(filter_widths=(3, 3), channels=16, latent_dim=16, hidden=32)
 
@@ -21,8 +22,7 @@ def toy_sampler(seed=0, batch=64):
     p2 = [rng.normal(size=(60, 17, 2)).astype(np.float32) * 0.3 for _ in range(3)]
     p3 = [rng.normal(size=(60, 17, 3)).astype(np.float32) * 0.2 for _ in range(3)]
     return WindowSampler(p2, p3, batch_size=batch, pad=4, shuffle=True, augment=True,
-                         kps_left=[4, 5, 6, 11, 12, 13], kps_right=[1, 2, 3, 14, 15, 16],
-                         joints_left=[4, 5, 6, 11, 12, 13], joints_right=[1, 2, 3, 14, 15, 16], seed=7)
+                         flip=Flip.of(H36M_17), seed=7)
 
 
 def test_bn_momentum_decays_from_0p1_to_0p001():
@@ -155,8 +155,8 @@ def test_train_stage_matches_the_loop_and_records_its_configuration(tiny_data_di
     _, p3, p2 = ds.fetch(["S1"], ["Walking"], downsample=4)
     again = RIEModel(ModelConfig(stage=1, **CFG))
     again.load_state_dict(start)
-    sampler = WindowSampler(p2, p3, batch_size=128, pad=4, augment=True, kps_left=ds.kps_left, kps_right=ds.kps_right,
-                            joints_left=ds.joints_left, joints_right=ds.joints_right, seed=cfg.seed)
+    sampler = WindowSampler(p2, p3, batch_size=128, pad=4, augment=True, flip=Flip.from_dataset(ds),
+                            seed=cfg.seed)
     hist2 = train_epochs(again, sampler, make_optimizer(again, 1e-3, torch.device("cpu")), cfg,
                          device=torch.device("cpu"), progress=False, log=lambda *_: None)
     for k, v in model.state_dict().items():

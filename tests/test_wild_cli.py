@@ -93,7 +93,7 @@ def test_wild_command_checks_every_input_before_it_writes_or_trains(tiny_data_di
     def no_training(*_, **__):
         raise AssertionError("the in-the-wild model was trained before the inputs were checked")
 
-    monkeypatch.setattr("relpose.lab.wild.ensure_wild_model", no_training)
+    monkeypatch.setattr("relpose.lab.wild_model.ensure_wild_model", no_training)
     data, out = tmp_path / "data", tmp_path / "out"
     write_clip_keypoints(data, "clip", tiny_data_dir)
     (tmp_path / "notes.mp4").write_text("this is text, not a video\n")

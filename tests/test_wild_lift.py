@@ -16,6 +16,7 @@ from relpose.keypoint_layouts import LAYOUTS, get_layout, guess_layout, model_in
 from relpose.lift import lift_keypoints, lift_sequence, resample
 from relpose.model import ModelConfig, RIEModel
 from relpose.skeleton import H36M_17, HUMANEVA_15
+from relpose.windows import Flip
 
 from cli_helpers import TINY_MODEL
 
@@ -164,9 +165,8 @@ def test_lift_gives_one_pose_per_input_frame_at_any_rate():
                          log=said.append)
     assert out.shape == (20, 17, 3) and "coco-17" in said[0]
     x36 = (COCO.to_h36m17(coco) / 640 * 2 - [1, 480 / 640]).astype(np.float32)
-    np.testing.assert_allclose(out, lift_sequence(model, x36, fps=30, model_fps=12.5, kps_left=H36M_17.joints_left,
-                                                  kps_right=H36M_17.joints_right, joints_left=H36M_17.joints_left,
-                                                  joints_right=H36M_17.joints_right), atol=1e-5)
+    np.testing.assert_allclose(out, lift_sequence(model, x36, fps=30, model_fps=12.5,
+                                                  flip=Flip.of(H36M_17)), atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- -d custom, end to end
@@ -209,7 +209,7 @@ def test_a_published_checkpoint_lifts_converted_keypoints(tmp_path):
     # paper's architecture with -lfd 512. A state dict of exactly its keys and shapes stands in for it.
     import json
     from importlib import resources
-    from relpose.lab.wild import load_any_model
+    from relpose.weights import load_any_model
     layout = json.loads(resources.files("relpose").joinpath("data", "rie_checkpoint_layout.json").read_text())
     g = torch.Generator().manual_seed(0)
     state = {k: (torch.randint(0, 9, s, generator=g) if t == "int64" else torch.randn(s, generator=g) * 0.05)

@@ -10,7 +10,7 @@ from relpose.datasets import load_dataset
 from relpose.errors import UserError
 from relpose.evaluate import evaluate_dataset
 from relpose.lab import wild_model
-from relpose.lab.wild import load_any_model
+from relpose.weights import load_any_model
 
 
 def test_the_shipped_model_is_small_weights_only_and_records_how_it_was_made():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from relpose.errors import DataError, UserError
-from relpose.windows import WindowSampler, chunk_starts, flip_poses, gather_windows
+from relpose.windows import Flip, WindowSampler, chunk_starts, flip_poses, gather_windows
 
 KPS_LEFT, KPS_RIGHT = [1, 3], [2, 4]
 J = 5
@@ -55,8 +55,7 @@ def random_sequences(lengths, seed=0):
 
 def make_sampler(p2, p3, **kw):
     kw = {"batch_size": 8, "pad": 4, **kw}
-    return WindowSampler(p2, p3, kps_left=KPS_LEFT, kps_right=KPS_RIGHT, joints_left=KPS_LEFT,
-                         joints_right=KPS_RIGHT, **kw)
+    return WindowSampler(p2, p3, flip=Flip(KPS_LEFT, KPS_RIGHT, KPS_LEFT, KPS_RIGHT), **kw)
 
 
 def collect(sampler):
@@ -223,6 +222,25 @@ def test_bad_flags(kw, error, match):
     p2, p3 = random_sequences([9])
     with pytest.raises(error, match=match):
         make_sampler(p2, p3, **kw)
+
+
+def test_flip_is_one_value():
+    """Flip holds a data set's symmetry as one hashable value: 2D keypoints and 3D joints mirrored apart."""
+    from relpose.keypoint_layouts import get_layout
+    from relpose.skeleton import H36M_17
+
+    coco = get_layout("coco-17")
+    flip = Flip.of(H36M_17, coco.symmetry)
+    assert (flip.kps_left, flip.kps_right) == (tuple(coco.symmetry[0]), tuple(coco.symmetry[1]))
+    assert (flip.joints_left, flip.joints_right) == (H36M_17.joints_left, H36M_17.joints_right)
+    assert Flip([1, 3], [2, 4]) == Flip((1, 3), (2, 4)) and hash(Flip([1, 3], [2, 4])) == hash(Flip((1, 3), (2, 4)))
+    x = np.random.default_rng(0).normal(size=(3, 17, 2)).astype(np.float32)
+    np.testing.assert_array_equal(flip.keypoints(x), naive_flip(x, list(coco.symmetry[0]), list(coco.symmetry[1])))
+    np.testing.assert_array_equal(flip.joints(x), naive_flip(x, list(H36M_17.joints_left), list(H36M_17.joints_right)))
+    dataset = type("Data", (), dict(kps_left=[1, 3], kps_right=[2, 4], joints_left=[5], joints_right=[6]))
+    assert Flip.from_dataset(dataset) == Flip((1, 3), (2, 4), (5,), (6,))
+    assert Flip.of(H36M_17) == Flip(H36M_17.joints_left, H36M_17.joints_right, H36M_17.joints_left,
+                                    H36M_17.joints_right)
 
 
 def test_bad_data():

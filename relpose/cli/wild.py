@@ -128,7 +128,7 @@ def _main(argv, lock: OutputsLock | None = None) -> int:
         raise UserError(f"--limit {args.limit}: give a positive number of frames, or leave it out for all of them")
     # Inputs first: nothing is written, trained or lifted for a run that cannot finish.
     keypoint_file = custom_file(args.data_dir, args.keypoints)
-    from ..lab.wild import load_custom_video
+    from ..wild.lifting import load_custom_video
     loaded = load_custom_video(args.keypoints, args.data_dir, args.video_name)
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         what = "is a folder" if Path(args.checkpoint).is_dir() else "does not exist"
@@ -148,12 +148,13 @@ def _main(argv, lock: OutputsLock | None = None) -> int:
 
 
 def _lift_and_write(args, paths: dict[str, Path], loaded, smoothing, lock: OutputsLock) -> int:
-    from ..lab.wild import lift_people, load_any_model
     from ..lab.wild_model import default_wild_model
     from ..viz.figures import export_html, sequence_animation_figure
     from ..viz.render import export_predictions, render_animation
+    from ..weights import load_any_model
     from ..wild.bvh import write_bvh
     from ..wild.joints_json import write_joints_json
+    from ..wild.lifting import lift_people
     check_outputs(paths, args.overwrite)
     if remove_leftovers(args.out_dir, args.keypoints):
         print(f"removed what an interrupted run of {args.keypoints} left in {args.out_dir}")

@@ -2,15 +2,16 @@
 
 - `settings`: quick/full mode settings, making the data and a stage's checkpoint when missing;
 - `presets`: the paper's recipe and the quick CPU recipes, as configurations;
-- `architecture`: the RIE architecture drawn from a ModelConfig, with the tensor shape on every arrow;
 - `error_analysis`: errors per take, joint and action, test-time augmentation, error against motion;
 - `data_stats`: how fast people move and how far their joints reach, per action;
-- `robustness`: perturbations of the 2D input, sweeps over their size, the encoding ablation;
-- `ablation`: the encoding ablation trained and evaluated over seeds;
+- `robustness`: perturbations of the 2D input and sweeps over their size;
+- `ablation`: the encoding ablation trained (`train_ablation`) and evaluated over seeds;
 - `intervals`: means with Student-t intervals and paired comparisons over seeds;
 - `sim_to_real`: a model's error on real motion capture beside its error on the synthetic set;
 - `tolerance`: how a notebook's stored numbers are compared with a fresh run's;
-- `wild`, `wild_model`: a person in a real video, and the in-the-wild model the kit ships;
+- `wild_model`: the in-the-wild model (its recipe, training, and the file the kit ships);
+- `conversion_offsets`: how far COCO keypoints converted to Human3.6M-17 sit from Human3.6M's joints;
+- `wild`: the names notebook 09 uses for a person in a real video, imported from their homes;
 - `wild_distance`: people filmed from 2-8 m with phone and Human3.6M cameras, lifted with and without the
   person-size zoom, and placed in space (root and floor errors against the DeepMimic clips' truth);
 - `wild_smoothing`: whether temporal smoothing lowers the error on the DeepMimic clips with detector noise.

@@ -1,7 +1,7 @@
 """The encoding ablation over seeds: clean error, robustness curves and error against global motion,
 each as a mean with its 95% interval, and every variant compared with 'raw' seed by seed.
 
-`run_ablation` trains (or reuses, see robustness.train_ablation) stage 1 of every encoding variant
+`run_ablation` trains (or reuses, see `train_ablation`) stage 1 of every encoding variant
 once per seed, evaluates every model on the same test sequences and returns an `AblationResult`:
 
 - clean[enc]: MPJPE (mm, action-wise average, Protocol #1) per seed;
@@ -20,11 +20,13 @@ The recipe (ABLATION_PRESET, `lab_preset("quick")`): a smaller model than the qu
 and a step costs about as much as its ~75 module calls, not its FLOPs: measured 36 s to train the 4
 variants of one seed and 5 s to evaluate them (4 actions, one camera, no flipping) on 2 CPU cores
 (2026-12-03, torch 2.13 CPU, AVX512-BF16/AMX, fp32), so 5 seeds take under 4 minutes. Full mode uses
-robustness.LAB_PRESETS['full'] (the paper's stage 1).
+LAB_PRESETS['full'] (the paper's stage 1). `train_ablation` trains one stage-1 encoding variant into its own
+folder (`lab_checkpoint_dir`) and reuses it while its recorded configurations match.
 """
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -32,10 +34,20 @@ import numpy as np
 
 from . import presets
 from .intervals import HIGHER, LOWER, UNDECIDED, mean_interval, paired_comparison
-from .robustness import IDENTITY, LAB_PRESETS, UNITS, evaluate_models, train_ablation
+from .robustness import AXIS_LABELS, IDENTITY, UNITS, evaluate_models
 from ..encoding import ENCODINGS, ROOT_JOINT
 from ..errors import UserError
 from ..tables import text_table
+from ..viz.robustness import curves_figure, plot_speed  # noqa: F401  (plot_speed: notebook 08 calls ablation.plot_speed)
+
+# The lab's stage-1 runs: the quick architecture, fewer epochs on a third of its slice of each take,
+# in smaller batches (more steps for the same frames); in full mode the paper's stage-1 settings.
+LAB_PRESETS = {
+    "quick": dataclasses.replace(presets.QUICK, name="lab-quick",
+                                 stages={1: presets.QUICK.train_config(1, epochs=4, subset=0.1, batch_size=256)}),
+    "full": presets.PAPER,
+}
+
 
 ABLATION_PRESET = dataclasses.replace(
     presets.QUICK, name="ablation-quick", filter_widths=(3, 3), channels=32, latent_dim=32, hidden=128,
@@ -185,7 +197,7 @@ def run_ablation(settings, sequences: dict, *, encodings=ENCODINGS, seeds=QUICK_
     """Train (or reuse) every encoding x seed and measure it on `sequences` (robustness.fetch_test_set,
     fetched with `downsample`, which converts the speeds to the original frame rate).
 
-    `preset` defaults to ABLATION_PRESET in quick mode and robustness.LAB_PRESETS['full'] (the paper's
+    `preset` defaults to ABLATION_PRESET in quick mode and LAB_PRESETS['full'] (the paper's
     stage 1) in full mode; `levels` {perturbation: [levels]} defaults to LEVELS (each list should hold
     its unperturbed level, which is taken from the clean evaluation).
     """
@@ -271,45 +283,51 @@ def claims(result: AblationResult, ours: str = "raw+pos+temp", baseline: str = B
 
 
 def plot_curves(result: AblationResult, perturbations=None):
-    """One panel per perturbation: mean MPJPE (mm) over the seeds with its 95% interval, per variant."""
-    import matplotlib.pyplot as plt
-    from .robustness import AXIS_LABELS
-
-    names = list(perturbations or result.curves)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
-    for ax, p in zip(axes[0], names):
-        levels = np.asarray(result.levels[p], dtype=float)
-        order = np.argsort(levels)
-        for e, per_level in result.curve_intervals(p).items():
-            mean = np.array([r.mean for r in per_level])[order]
-            half = np.nan_to_num(np.array([r.half_width for r in per_level]))[order]
-            ax.plot(levels[order], mean, marker="o", ms=3, label=e)
-            ax.fill_between(levels[order], mean - half, mean + half, alpha=0.15)
-        ax.set_xlabel(AXIS_LABELS[p])
-        ax.set_ylabel("MPJPE (mm)")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"mean and 95% interval over {len(result.seeds)} seeds", fontsize=9)
-    fig.tight_layout()
-    return fig
+    """One panel per perturbation: mean MPJPE (mm) over the seeds with its 95% interval, per variant (drawn by
+    relpose.viz.robustness)."""
+    return curves_figure(result, AXIS_LABELS, perturbations)
 
 
-def plot_speed(result: AblationResult, ax=None):
-    """Per-frame MPJPE (mm) against the bins of the root's 2D speed, mean and 95% interval per variant."""
-    import matplotlib.pyplot as plt
+# ----------------------------------------------------------------------------- the ablation's checkpoints
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.6, 3.0))
-    edges = np.asarray(result.speed_edges)
-    centres = np.arange(len(result.speed_frames))
-    for i, (e, per_bin) in enumerate(result.speed_intervals().items()):
-        mean = [r.mean for r in per_bin]
-        half = np.nan_to_num([r.half_width for r in per_bin])
-        ax.errorbar(centres + (i - 1.5) * 0.08, mean, yerr=half, marker="o", ms=3, capsize=2, label=e)
-    ax.set_xticks(centres, [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])], fontsize=7)
-    ax.set_xlabel("root speed in the 2D input (px per 50 fps frame)")
-    ax.set_ylabel("per-frame MPJPE (mm)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.figure.tight_layout()
-    return ax.figure
+def lab_checkpoint_dir(settings, encoding: str, seed: int | None = None) -> str:
+    """Where the lab keeps an encoding variant: <mode's checkpoint folder>/lab/<encoding>[/seed_<seed>]."""
+    if encoding not in ENCODINGS:
+        raise UserError(f"unknown encoding '{encoding}'; choose one of {', '.join(ENCODINGS)}")
+    folder = os.path.join(settings.checkpoint_dir, "lab", encoding)
+    return folder if seed is None else os.path.join(folder, f"seed_{seed}")
+
+
+def ablation_settings(settings, encoding: str, preset=None, seed: int | None = None):
+    """The Settings that train stage 1 of one encoding variant into its own folder."""
+    preset = preset or LAB_PRESETS[settings.mode]
+    if seed is not None:
+        preset = preset.with_train(seed=seed)
+    return dataclasses.replace(settings, preset=preset, checkpoint_dir=lab_checkpoint_dir(settings, encoding, seed),
+                               model_overrides=dict(settings.model_overrides, encoding=encoding), progress=False)
+
+
+def train_ablation(settings, encoding: str, preset=None, seed: int | None = None, quiet: bool = True) -> str:
+    """Path of the stage-1 checkpoint of `encoding` trained with `preset` (and `seed`); trains it if missing.
+
+    A checkpoint already there is reused only when the configurations it records (model, training,
+    data) are the ones this call would train with; otherwise it is retrained (the lab folder is the
+    kit's own). Training is deterministic (fixed seed, fixed thread count in quick mode), so a reused
+    checkpoint holds the same weights a fresh run would write.
+    """
+    from ..checkpoints import load_checkpoint
+    from ..model import RIEModel
+    from ..train import training_record
+    from .settings import load_data, train_preset_stage
+
+    s = ablation_settings(settings, encoding, preset, seed)
+    path = s.checkpoint_path(1)
+    dataset = load_data(s)
+    cfg = s.train_config(1, validate=False)
+    wanted = training_record(RIEModel(s.model_config(dataset, 1)), cfg, dataset)
+    if os.path.exists(path):
+        stored = load_checkpoint(path)
+        if all(stored.get(k) == v for k, v in wanted.items()):
+            return path
+    train_preset_stage(s, 1, dataset, log=(lambda *_: None) if quiet else print, validate=False)
+    return path

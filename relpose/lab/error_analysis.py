@@ -22,6 +22,7 @@ from scipy import stats
 
 from ..evaluate import EvaluationResult, predict_sequence
 from ..tables import text_table
+from ..windows import Flip
 
 
 @dataclass
@@ -52,14 +53,12 @@ def predict_takes(model, dataset, subjects, *, action_filter=None, downsample: i
     action reproduces its Protocol #1 figures.
     """
     model.eval()
-    takes = []
+    flip, takes = Flip.from_dataset(dataset), []
     for action, pairs in dataset.actions_by_name(subjects, action_filter).items():
         for subject, take in pairs:
             poses_3d, poses_2d = dataset.fetch_actions([(subject, take)], downsample=downsample)
             for camera, (seq_3d, seq_2d) in enumerate(zip(poses_3d, poses_2d)):
-                pred = predict_sequence(model, seq_2d, tta=tta, kps_left=dataset.kps_left,
-                                        kps_right=dataset.kps_right, joints_left=dataset.joints_left,
-                                        joints_right=dataset.joints_right, causal_shift=causal_shift,
+                pred = predict_sequence(model, seq_2d, tta=tta, flip=flip, causal_shift=causal_shift,
                                         batch_size=batch_size, device=device).cpu().numpy()
                 target = np.array(seq_3d, dtype=np.float32)
                 trajectory = target[:, 0].copy()

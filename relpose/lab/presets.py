@@ -20,6 +20,12 @@ class Preset:
     latent_dim: int
     hidden: int
     stages: dict = field(default_factory=dict)   # stage -> TrainConfig
+    speed_of: str = ""   # the recipe whose measured training speed this one shares ("": its own name)
+
+    @property
+    def measured_as(self) -> str:
+        """The recipe name MEASURED_WINDOWS_PER_SECOND knows this one by."""
+        return self.speed_of or self.name
 
     def model_config(self, dataset, stage: int, **overrides) -> ModelConfig:
         """The ModelConfig of `stage` for `dataset` (its skeleton's joints, body-part groups and input layout)."""
@@ -38,7 +44,7 @@ class Preset:
         if epochs is None:
             return self
         stages = {s: dataclasses.replace(c, epochs=int(epochs)) for s, c in self.stages.items()}
-        return dataclasses.replace(self, name=f"{self.name}-e{int(epochs)}", stages=stages)
+        return dataclasses.replace(self, name=f"{self.name}-e{int(epochs)}", stages=stages, speed_of=self.measured_as)
 
     def with_train(self, **overrides) -> "Preset":
         """The same recipe with TrainConfig fields changed in every stage (e.g. subset, batch_size)."""
@@ -54,7 +60,7 @@ def _stages(epochs: dict, **common) -> dict:
 # The published model (RIE, Human3.6M, ground-truth 2D): receptive field 243, 256 channels, FC width 1024.
 PAPER = Preset("paper", (3, 3, 3, 3, 3), 256, 256, 1024, _stages({1: 80, 2: 80, 3: 20}, batch_size=1024))
 # The published CPN-keypoint model is the same with latent features of 512 (-lfd 512).
-PAPER_CPN = dataclasses.replace(PAPER, name="paper-cpn", latent_dim=512)
+PAPER_CPN = dataclasses.replace(PAPER, name="paper-cpn", latent_dim=512, speed_of="paper")
 
 # Minutes on 2 CPU cores with the default synthetic data: receptive field 27, small widths, every
 # 4th frame of a 30% slice of each take (~45k training windows per epoch with flips).
@@ -86,8 +92,7 @@ def training_windows(dataset, subjects, cfg) -> int:
 
 def expected_seconds(preset: Preset, stage: int, windows_per_epoch: int, device: str) -> float | None:
     """Rough wall time of a stage from the measured throughput (None when nothing was measured for it)."""
-    base = preset.name.split("-e")[0].removesuffix("-cpn")
-    rate = MEASURED_WINDOWS_PER_SECOND.get((base, str(device).split(":")[0]))
+    rate = MEASURED_WINDOWS_PER_SECOND.get((preset.measured_as, str(device).split(":")[0]))
     if rate is None:
         return None
     return windows_per_epoch * preset.epochs(stage) / (rate * STAGE_SPEED[stage])

@@ -1,4 +1,4 @@
-"""The robustness lab: perturb the 2D input, sweep the perturbation size, train the encoding ablation.
+"""The robustness lab: perturb the 2D input and sweep the perturbation size.
 
 Perturbations act on one (T, J, 2) sequence in normalised screen coordinates (the model's input,
 see relpose.cameras.normalize_screen_coordinates: x_norm = 2 x_px / w - 1), return a new array
@@ -15,22 +15,21 @@ units: 1 px = 2 / res_w.
   the test; on the root the joint carries no information and nothing else changes.
 
 `sweep` runs the evaluation protocol of relpose.evaluate on perturbed inputs, giving every model
-the same perturbed sequences. `train_ablation` trains one stage-1 encoding variant through the
-command line, into its own folder.
+the same perturbed sequences. The encoding ablation (training the variants) is relpose.lab.ablation;
+the figures are relpose.viz.robustness.
 """
 from __future__ import annotations
 
-import dataclasses
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import presets
 from ..encoding import ENCODINGS, ROOT_JOINT
 from ..errors import UserError
 from ..evaluate import evaluate_sequences
 from ..tables import text_table
+from ..viz.robustness import perturbation_examples_figure
+from ..windows import Flip
 
 # Units of each perturbation's level, and the axis label / table heading of a sweep.
 UNITS = {"translate": "px", "scale": "scale factor", "noise": "px", "drop": "joints"}
@@ -39,15 +38,6 @@ AXIS_LABELS = {"translate": "translation (px)", "scale": "scale factor", "noise"
                "drop": "dropped joints per frame"}
 # The level of each perturbation that leaves the input unchanged.
 IDENTITY = {"translate": 0, "scale": 1.0, "noise": 0, "drop": 0}
-
-# The lab's stage-1 runs: the quick architecture, fewer epochs on a third of its slice of each take,
-# in smaller batches (more steps for the same frames); in full mode the paper's stage-1 settings.
-LAB_PRESETS = {
-    "quick": dataclasses.replace(presets.QUICK, name="lab-quick",
-                                 stages={1: presets.QUICK.train_config(1, epochs=4, subset=0.1, batch_size=256)}),
-    "full": presets.PAPER,
-}
-
 
 def _px_to_norm(pixels, res_w: float) -> float:
     if res_w <= 0:
@@ -178,8 +168,7 @@ def evaluate_models(models: dict, dataset, sequences: dict, perturbation: str | 
     concatenated, for looking past the mean. Sequence k of the whole set (in order) is perturbed
     with seed `seed + k`.
     """
-    flips = dict(kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-                 joints_left=dataset.joints_left, joints_right=dataset.joints_right)
+    flip = Flip.from_dataset(dataset)
     per_action = {name: [] for name in models}
     per_frame = {name: [] for name in models}
     k = 0
@@ -195,7 +184,7 @@ def evaluate_models(models: dict, dataset, sequences: dict, perturbation: str | 
             model.eval()
             r, predictions = evaluate_sequences(model, poses_3d, poses_2d, action=action, tta=tta,
                                                 batch_size=batch_size, all_protocols=all_protocols,
-                                                return_predictions=True, **flips)
+                                                return_predictions=True, flip=flip)
             per_action[name].append((r.mpjpe_mm, r.p_mpjpe_mm if all_protocols else float("nan")))
             for pred, p3 in zip(predictions, poses_3d):
                 target = np.array(p3, dtype=np.float32)
@@ -270,71 +259,9 @@ def describe(perturbation: str, level: float) -> str:
 
 
 def plot_perturbation_examples(pose_2d, skeleton, levels: dict, res_w: int = 1000, res_h: int = 1000, seed: int = 0):
-    """One panel per perturbation {name: level}: a (J, 2) normalised pose before (grey) and after, in pixels."""
-    import matplotlib.pyplot as plt
-    from ..cameras import image_coordinates
-
+    """One panel per perturbation {name: level}: a (J, 2) normalised pose before (grey) and after, in pixels
+    (drawn by relpose.viz.robustness)."""
     pose = _check_poses(np.asarray(pose_2d)[None])
-    fig, axes = plt.subplots(1, len(levels), figsize=(2.4 * len(levels), 2.8), squeeze=False)
-    for ax, (name, level) in zip(axes[0], levels.items()):
-        moved = perturb(pose, name, level, res_w=res_w, seed=seed)
-        both = [image_coordinates(p[0], res_w, res_h) for p in (pose, moved)]
-        for px, style in zip(both, (dict(color="0.7", lw=3), dict(color="C3", lw=1.5))):
-            for child, parent in skeleton.bones():
-                ax.plot(px[[child, parent], 0], px[[child, parent], 1], **style)
-        ax.set_title(describe(name, level), fontsize=9)
-        lo, hi = np.concatenate(both).min(axis=0) - 40, np.concatenate(both).max(axis=0) + 40
-        half = (hi - lo).max() / 2   # a square window around both poses
-        (cx, cy) = (lo + hi) / 2
-        ax.set_xlim(cx - half, cx + half)
-        ax.set_ylim(cy + half, cy - half)   # image y points down
-        ax.set_aspect("equal")
-        ax.set_xlabel("x (px)")
-    axes[0][0].set_ylabel("y (px)")
-    fig.tight_layout()
-    return fig
-
-
-# ----------------------------------------------------------------------------- ablation
-
-def lab_checkpoint_dir(settings, encoding: str, seed: int | None = None) -> str:
-    """Where the lab keeps an encoding variant: <mode's checkpoint folder>/lab/<encoding>[/seed_<seed>]."""
-    if encoding not in ENCODINGS:
-        raise UserError(f"unknown encoding '{encoding}'; choose one of {', '.join(ENCODINGS)}")
-    folder = os.path.join(settings.checkpoint_dir, "lab", encoding)
-    return folder if seed is None else os.path.join(folder, f"seed_{seed}")
-
-
-def ablation_settings(settings, encoding: str, preset=None, seed: int | None = None):
-    """The Settings that train stage 1 of one encoding variant into its own folder."""
-    preset = preset or LAB_PRESETS[settings.mode]
-    if seed is not None:
-        preset = preset.with_train(seed=seed)
-    return dataclasses.replace(settings, preset=preset, checkpoint_dir=lab_checkpoint_dir(settings, encoding, seed),
-                               model_overrides=dict(settings.model_overrides, encoding=encoding), progress=False)
-
-
-def train_ablation(settings, encoding: str, preset=None, seed: int | None = None, quiet: bool = True) -> str:
-    """Path of the stage-1 checkpoint of `encoding` trained with `preset` (and `seed`); trains it if missing.
-
-    A checkpoint already there is reused only when the configurations it records (model, training,
-    data) are the ones this call would train with; otherwise it is retrained (the lab folder is the
-    kit's own). Training is deterministic (fixed seed, fixed thread count in quick mode), so a reused
-    checkpoint holds the same weights a fresh run would write.
-    """
-    from ..checkpoints import load_checkpoint
-    from ..model import RIEModel
-    from ..train import training_record
-    from .settings import load_data, train_preset_stage
-
-    s = ablation_settings(settings, encoding, preset, seed)
-    path = s.checkpoint_path(1)
-    dataset = load_data(s)
-    cfg = s.train_config(1, validate=False)
-    wanted = training_record(RIEModel(s.model_config(dataset, 1)), cfg, dataset)
-    if os.path.exists(path):
-        stored = load_checkpoint(path)
-        if all(stored.get(k) == v for k, v in wanted.items()):
-            return path
-    train_preset_stage(s, 1, dataset, log=(lambda *_: None) if quiet else print, validate=False)
-    return path
+    moved = {describe(name, level): perturb(pose, name, level, res_w=res_w, seed=seed)[0]
+             for name, level in levels.items()}
+    return perturbation_examples_figure(pose[0], moved, skeleton, res_w, res_h)

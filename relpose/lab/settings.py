@@ -24,6 +24,7 @@ import torch
 from .. import checkpoints, mocap, synth  # noqa: F401  (importing synth and mocap registers their makers)
 from ..datasets import PoseDataset, dataset_spec, load_dataset
 from ..errors import UserError
+from ..files import find_root   # notebooks call it as lab.find_root
 from ..evaluate import evaluate_dataset
 from ..model import RIEModel
 from ..runtime import keep_freed_memory, seed_everything
@@ -65,15 +66,6 @@ class Settings:
     @property
     def subjects_test(self) -> list[str]:
         return list(dataset_spec(self.dataset).subjects_test)
-
-
-def find_root(start: str | None = None) -> str:
-    """The kit's top folder (the one holding relpose/ and notebooks/), from a notebook's working dir."""
-    here = os.path.abspath(start or os.getcwd())
-    for folder in (here, os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
-        if os.path.isdir(os.path.join(folder, "relpose")) and os.path.isdir(os.path.join(folder, "notebooks")):
-            return folder
-    return here
 
 
 def settings(mode: str | None = None, root: str | None = None, preset: str = "quick",

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..evaluate import evaluate_sequences
 from ..tables import text_table
+from ..windows import Flip
 
 SYNTH_TEST_SUBJECTS = ("S9", "S11")
 MOCAP_SUBJECTS = ("S11",)
@@ -37,9 +38,8 @@ def set_error(model, dataset, subjects, *, downsample: int = 1, tta: bool = True
               batch_size: int = 1024) -> SetError:
     """Protocol #1/#2 per action and the per-joint error of `model` on `subjects` of `dataset`."""
     model.eval()
-    flips = dict(kps_left=dataset.kps_left, kps_right=dataset.kps_right,
-                 joints_left=dataset.joints_left, joints_right=dataset.joints_right)
     per_action, joint_sum, frames = {}, 0.0, 0
+    flip = Flip.from_dataset(dataset)
     for action, pairs in dataset.actions_by_name(list(subjects)).items():
         poses_3d, poses_2d = dataset.fetch_actions(pairs)
         n_cams = len(dataset.cameras[pairs[0][0]])
@@ -47,7 +47,7 @@ def set_error(model, dataset, subjects, *, downsample: int = 1, tta: bool = True
         p3 = [poses_3d[k][phase::downsample] for k in keep for phase in range(downsample)]
         p2 = [poses_2d[k][phase::downsample] for k in keep for phase in range(downsample)]
         r, predictions = evaluate_sequences(model, p3, p2, action=action, tta=tta, batch_size=batch_size,
-                                            return_predictions=True, **flips)
+                                            return_predictions=True, flip=flip)
         per_action[action] = (r.mpjpe_mm, r.p_mpjpe_mm, r.frames)
         for pred, target in zip(predictions, p3):
             target = np.array(target, dtype=np.float32)

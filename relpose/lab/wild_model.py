@@ -1,7 +1,14 @@
-"""The in-the-wild model the kit ships, so that `make wild` lifts a video at once instead of training first.
+"""The in-the-wild model: its recipe, its training, and the file the kit ships so that `make wild` lifts a
+video at once instead of training first.
+
+The model is the quick recipe trained on the synthetic set's 'det_coco' keypoints (`wild_settings`): COCO-17
+keypoints of the synthetic bodies (eyes, ears and nose from the head's geometry) with detector noise,
+converted to Human3.6M-17 by the same code that converts a real detector's output. Its 2D input then has
+the systematic differences converted keypoints have (relpose.lab.conversion_offsets), which a model
+trained on the 'det' keypoints never saw.
 
 `python -m relpose.cli.wild_model` (or `make wild-model`) makes it: the quick recipe on the synthetic set's
-'det_coco' keypoints (relpose.lab.wild.ensure_wild_model: trained if checkpoint/wild-quick has no stage-3
+'det_coco' keypoints (`ensure_wild_model`: trained if checkpoint/wild-quick has no stage-3
 file yet), stored weights-only in half precision (the training file with its optimizer state is 40 MB;
 the weights in float16 are under 7 MB) with its configuration, frame rate and provenance: the commit, the
 recipe, the data set's generator, the machine and torch version, the training time, and the synthetic
@@ -10,6 +17,7 @@ test error of the float32 weights and of the float16 ones. Loading casts the wei
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import subprocess
@@ -19,13 +27,31 @@ from pathlib import Path
 import torch
 
 from .. import __version__, checkpoints
+from ..datasets import dataset_spec
 from ..errors import UserError
 from ..files import atomic_path, check_output_file
 from ..runtime import cpu_flags
 from ..synth import read_provenance
 from ..weights import load_model
-from .settings import evaluate, find_root, load_data
-from .wild import ensure_wild_model, wild_settings
+from .settings import Settings, ensure_checkpoint, evaluate, find_root, load_data, settings
+
+WILD_KEYPOINTS = "det_coco"
+
+
+def wild_settings(root: str | None = None, preset: str = "quick", epochs: int | None = None) -> Settings:
+    """The quick recipe on the synthetic 'det_coco' keypoints, checkpoints in checkpoint/wild-<preset>."""
+    s = settings("quick", root, preset, epochs)
+    root = root or find_root()
+    return dataclasses.replace(s, keypoints=WILD_KEYPOINTS,
+                               checkpoint_dir=os.path.join(root, "checkpoint", f"wild-{s.preset.name}"))
+
+
+def ensure_wild_model(s: Settings | None = None, stage: int = 3, quiet: bool = True, log=print) -> str:
+    """Path of the in-the-wild model's checkpoint, making its data and training it first if missing."""
+    s = s or wild_settings()
+    dataset_spec(s.dataset).make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
+    return ensure_checkpoint(s, stage, quiet=quiet, log=log)
+
 
 SHIPPED_NAME = "wild-quick.bin"
 MAX_SHIPPED_BYTES = 10 * 2 ** 20   # what the repository may hold of one model

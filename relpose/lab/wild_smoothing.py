@@ -41,9 +41,10 @@ from ..files import atomic_path, check_writable_folder
 from ..lift import checkpoint_fps, checkpoint_input_layout, lift_sequence
 from ..metrics import mean_velocity_error, mpjpe
 from ..tables import text_table
+from ..weights import load_any_model
 from ..wild.smoothing import smooth_keypoints, smooth_poses
+from ..windows import Flip
 from .settings import find_root
-from .wild import load_any_model
 
 COMMAND = "python -m relpose.lab.wild_smoothing"
 CHECKPOINT = os.path.join("checkpoint", "quick", "stage_3_epoch_3.bin")
@@ -152,12 +153,11 @@ def measure_grid(model, ckpt, dataset, clips, variants=None) -> dict[Variant, di
     """{variant: {clip: Errors over its cameras}}. A 2D variant lifts again; 3D ones reuse the plain lift."""
     model.eval()   # predict_sequence does not switch modes itself
     variants = grid() if variants is None else variants
-    flips = dict(kps_left=dataset.kps_left, kps_right=dataset.kps_right, joints_left=dataset.joints_left,
-                 joints_right=dataset.joints_right)
+    flip = Flip.from_dataset(dataset)
     model_fps = checkpoint_fps(ckpt)
 
     def lift(clip, keypoints):
-        return [lift_sequence(model, k, fps=clip.fps, model_fps=model_fps, **flips) for k in keypoints]
+        return [lift_sequence(model, k, fps=clip.fps, model_fps=model_fps, flip=flip) for k in keypoints]
 
     def px(clip, keypoints):
         return [float(np.linalg.norm(k - e, axis=-1).mean()) * s for k, e, s in zip(keypoints, clip.exact, clip.pixels)]

@@ -14,25 +14,48 @@ One module per concept; imports point down only (viz reads the core, never the l
   (`register_renderer`), and `show_widget(widget, picture)`;
 - `render`: the paper's `--render` animation as GIF/MP4 (matplotlib), `read_video`, `export_predictions`,
   `validate_selection`;
-- `curves`: training curves as a PNG (`--export-training-curves`), without touching matplotlib's backend.
-"""
-from .curves import save_training_curves, training_curves_figure
-from .explorer import Sequence, SequenceExplorer
-from .figure_json import PLOTLY_MIME, compact_plotly_json
-from .figures import export_html, joint_error_figure, keypoints_2d_figure, sequence_animation_figure, skeleton_figure
-from .notebook import StaticImageRenderer, picture_bundle, register_renderer, show_widget
-from .primitives import (PALETTES, SIDES, UP_AXES, bone_sides, check_up_axis, cube_ranges, display_coordinates,
-                         floor_trace, joint_side, natural_key, plotly_list, pose_traces, scene_layout,
-                         segment_coordinates, segment_index)
-from .render import export_predictions, read_video, render_animation, render_take, validate_selection
-from .static import draw_skeleton_2d, draw_skeleton_3d, png_bytes, static_figure, static_png
+- `curves`: training curves as a PNG (`--export-training-curves`), without touching matplotlib's backend;
+- `architecture`: the RIE architecture drawn from a ModelConfig, with the tensor shape on every arrow;
+- `robustness`: the robustness lab's figures (perturbation examples, the ablation's curves and speed bins).
 
-__all__ = [
-    "bone_sides", "check_up_axis", "compact_plotly_json", "cube_ranges", "display_coordinates", "draw_skeleton_2d",
-    "draw_skeleton_3d", "export_html", "export_predictions", "floor_trace", "joint_error_figure", "joint_side",
-    "keypoints_2d_figure", "natural_key", "PALETTES", "picture_bundle", "plotly_list", "PLOTLY_MIME", "png_bytes",
-    "pose_traces", "read_video", "register_renderer", "render_animation", "render_take", "save_training_curves", "scene_layout",
-    "segment_coordinates", "segment_index", "Sequence", "sequence_animation_figure", "SequenceExplorer",
-    "show_widget", "SIDES", "skeleton_figure", "static_figure", "static_png", "StaticImageRenderer",
-    "training_curves_figure", "UP_AXES", "validate_selection",
-]
+Nothing is imported until it is used (`viz.skeleton_figure` imports relpose.viz.figures then): `--render`
+and the command line load matplotlib's renderer without Plotly, ipywidgets or IPython.
+"""
+from __future__ import annotations
+
+import importlib
+
+# Each public name and the module it lives in; `__getattr__` imports that module the first time it is asked for.
+HOMES = {
+    "curves": ("save_training_curves", "training_curves_figure"),
+    "explorer": ("Sequence", "SequenceExplorer"),
+    "figure_json": ("PLOTLY_MIME", "compact_plotly_json"),
+    "figures": ("export_html", "joint_error_figure", "keypoints_2d_figure", "sequence_animation_figure",
+                "skeleton_figure"),
+    "notebook": ("StaticImageRenderer", "picture_bundle", "register_renderer", "show_widget"),
+    "primitives": ("PALETTES", "SIDES", "UP_AXES", "bone_sides", "check_up_axis", "cube_ranges",
+                   "display_coordinates", "floor_trace", "joint_side", "natural_key", "plotly_list", "pose_traces",
+                   "scene_layout", "segment_coordinates", "segment_index"),
+    "render": ("export_predictions", "read_video", "render_animation", "render_take", "validate_selection"),
+    "static": ("draw_skeleton_2d", "draw_skeleton_3d", "png_bytes", "static_figure", "static_png"),
+}
+_HOME_OF = {name: module for module, names in HOMES.items() for name in names}
+MODULES = ("architecture", "curves", "explorer", "figure_json", "figures", "notebook", "primitives", "render",
+           "robustness", "static")
+
+__all__ = sorted(_HOME_OF, key=str.lower)
+
+
+def __getattr__(name: str):
+    if name in _HOME_OF:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOME_OF[name]}"), name)
+    elif name in MODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value   # found once; later look-ups do not come here
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOME_OF) | set(MODULES))

@@ -12,10 +12,11 @@ import io
 import re
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..cameras import camera_to_world
 from ..errors import UserError
+
+# Plotly is imported inside the functions that make its traces, so that --render (matplotlib) never loads it.
 
 SIDES = ("left", "right", "centre")
 # Palette 0 (predictions, single poses) is saturated; palette 1 (ground truth under an overlay) is light.
@@ -163,6 +164,7 @@ def scene_layout(ranges, titles, eye: dict | None = None) -> dict:
 
 def floor_trace(ranges, height: float, scene: str = "scene") -> go.Surface:
     """A flat grey square at `height` spanning the scene's x and y ranges."""
+    import plotly.graph_objects as go
     (x0, x1), (y0, y1) = ranges[0], ranges[1]
     return go.Surface(x=[x0, x1], y=[y0, y1], z=[[height, height], [height, height]], name="floor", scene=scene,
                       showscale=False, opacity=0.25, colorscale=[[0, "#b0b0b0"], [1, "#b0b0b0"]], hoverinfo="skip",
@@ -173,6 +175,7 @@ def pose_traces(name: str, pose: np.ndarray, sides, palette: int = 0, width: flo
                 colours: dict | None = None):
     """Three Scatter3d traces (left/right/centre) for one display-frame pose (J, 3); `colours` by side
     replaces the palette."""
+    import plotly.graph_objects as go
     colours = colours or PALETTES[palette % len(PALETTES)]
     traces = []
     for side, bones in sides.items():
@@ -187,6 +190,7 @@ def pose_traces(name: str, pose: np.ndarray, sides, palette: int = 0, width: flo
 def guessed_trace(x, y, z=None, *, scene: str = "scene", xaxis: str = "x", yaxis: str = "y", showlegend: bool = True,
                   width: float = 4):
     """The bones touching a guessed joint (polyline lists with gaps), grey and dashed, all under one legend entry."""
+    import plotly.graph_objects as go
     style = dict(mode="lines+markers", name=GUESSED_LABEL, legendgroup="guessed", showlegend=showlegend,
                  opacity=GUESSED_OPACITY, line=dict(color=GUESSED_COLOUR, width=width, dash="dash"),
                  marker=dict(size=2.5 if z is not None else 4, color=GUESSED_COLOUR), hoverinfo="name")
@@ -197,6 +201,7 @@ def guessed_trace(x, y, z=None, *, scene: str = "scene", xaxis: str = "x", yaxis
 
 def path_traces(name: str, path: np.ndarray, colour: str, scene: str = "scene"):
     """A root's whole path on the floor (N, 3), thin and faded, and the part walked so far (filled per frame)."""
+    import plotly.graph_objects as go
     whole = go.Scatter3d(x=plotly_list(path[:, 0]), y=plotly_list(path[:, 1]), z=plotly_list(path[:, 2]),
                          mode="lines", name=f"{name} (path)", legendgroup=name, scene=scene, opacity=0.35,
                          line=dict(color=colour, width=2), hoverinfo="skip", showlegend=False)

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..errors import UserError
 from ..files import atomic_path
 from ..lift import lift_sequence, needs_resampling
 from ..person_scale import zoom_to_training_size
+from ..windows import Flip
 from ..wild.video import for_ffmpeg as _for_ffmpeg
 from .primitives import GUESSED_COLOUR, GUESSED_LABEL, display_coordinates, natural_key, per_name
 
@@ -201,6 +203,33 @@ def _cut(series: dict, start: int, length: int | None = None) -> dict:
     return {k: v[start:None if length is None else start + length] for k, v in series.items()}
 
 
+@dataclass
+class _Take:
+    """What one animation draws, cut to the frames it shows: 2D keypoints, 3D poses and guessed masks by name
+    ('' for the one person of a single take), the video's frames (None: a black frame) and the frame rate."""
+
+    keypoints: dict
+    poses: dict
+    masks: dict
+    frames: np.ndarray | None
+    fps: float
+    count: int
+    people: bool
+
+
+@dataclass
+class _Artists:
+    """The matplotlib objects an animation's frame moves: (line, name, child, parent, colour) per bone."""
+
+    image: object
+    lines_2d: list
+    points_2d: object
+    lines_3d: list
+    walked: list          # (line, the floor path (T, 3)) per body, follow='scene'
+    shown: dict           # name -> display-frame poses the 3D lines read
+    own_2d: bool          # the 2D keypoints are the skeleton's joints: its guessed mask applies to them
+
+
 def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: int, azim: float, output_path,
                      viewport=(1000, 1000), limit: int = -1, downsample: int = 1, size: float = 6,
                      input_video_path=None, input_video_skip: int = 0, keypoints_metadata=None,
@@ -224,18 +253,37 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     the bones touching it are drawn grey, dashed and faded (2D too when the 2D layout is the skeleton's).
     """
     output_path = Path(output_path)   # as given, for messages; ffmpeg gets the absolute path
+    writer_name = _writer_for(output_path, downsample)
+    follow = _follow_mode(follow)
+    import matplotlib
+
+    take = _take_to_draw(keypoints_2d, poses, guessed, fps, output_path, limit=limit, downsample=downsample,
+                         video=input_video_path, video_start=input_video_skip + video_first_frame,
+                         skip=input_video_skip)
+    views, limits, floor = _panel_views(take, follow, up_axis)
+    with matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg_executable()}):
+        fig, artists = _draw_first_frame(take, views, limits, floor, skeleton, azim=azim, size=size,
+                                         viewport=viewport, bones_2d=bones_2d, keypoints_metadata=keypoints_metadata,
+                                         follow=follow)
+        _save_animation(fig, _frame_updater(take, artists), take, output_path, writer_name, bitrate=bitrate,
+                        dpi=dpi, progress=progress)
+    return take.count
+
+
+def _writer_for(output_path: Path, downsample: int) -> str:
+    """The matplotlib writer of the output's extension; the flags checked before any work."""
     writer_name = WRITERS.get(output_path.suffix.lower())
     if writer_name is None:
         raise UserError(f"--viz-output '{output_path}': unsupported extension '{output_path.suffix}'; "
                         f"use {' or '.join(WRITERS)}")
     if downsample < 1:
         raise UserError(f"--viz-downsample must be >= 1, got {downsample}")
-    follow = _follow_mode(follow)
-    import matplotlib
-    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
-    from matplotlib.figure import Figure  # no pyplot: no global figure state, works under any backend
-    from matplotlib.lines import Line2D
+    return writer_name
 
+
+def _take_to_draw(keypoints_2d, poses, guessed, fps, output_path, *, limit, downsample, video, video_start,
+                  skip) -> _Take:
+    """The series cut to the video's frames (from `video_start`), downsampled by averaging, and limited."""
     people = isinstance(keypoints_2d, dict)
     keypoints = {n: np.asarray(k, dtype=np.float64) for n, k in (keypoints_2d.items() if people
                                                                  else [("", keypoints_2d)])}
@@ -246,13 +294,12 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     masks = {n: m.astype(bool) for n, m in masks.items()}
     series = {**{("2d", n): k for n, k in keypoints.items()}, **{("3d", n): p for n, p in poses.items()},
               **{("guessed", n): m for n, m in masks.items()}}
-    if input_video_path is None:
+    if video is None:
         frames = None  # one black frame of the viewport's size stands for every frame
     else:
-        frames, video_fps = read_video(input_video_path, input_video_skip + video_first_frame,
-                                       limit * downsample if limit > 0 else -1)
+        frames, video_fps = read_video(video, video_start, limit * downsample if limit > 0 else -1)
         fps = fps or video_fps
-        series = _cut(series, input_video_skip)
+        series = _cut(series, skip)
         length = min(min(len(v) for v in series.values()), len(frames))
         series, frames = _cut(series, 0, length), np.stack(frames[:length])
     fps = fps or DEFAULT_VIDEO_FPS   # neither the data nor a video says
@@ -266,26 +313,19 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
     count = length if limit < 1 else min(limit, length)
     if count < 1:
         raise UserError(f"nothing to render for '{output_path}': the sequence has no frames after "
-                        f"skip={input_video_skip}, downsample={downsample}")
+                        f"skip={skip}, downsample={downsample}")
     series = _cut(series, 0, count)
-    keypoints = {n: series[("2d", n)] for n in keypoints}
-    poses = {n: series[("3d", n)] for n in poses}
-    masks = {n: series[("guessed", n)] for n in masks}
+    return _Take({n: series[("2d", n)] for n in keypoints}, {n: series[("3d", n)] for n in poses},
+                 {n: series[("guessed", n)] for n in masks}, frames, fps, count, people)
 
-    right_2d = set(keypoints_metadata["keypoints_symmetry"][1]) if keypoints_metadata else set(skeleton.joints_right)
-    right_3d = set(skeleton.joints_right)
-    bones = skeleton.bones()
-    bones_2d = bones if bones_2d is None else list(bones_2d)
-    own_2d = bones_2d == bones  # the 2D keypoints are the skeleton's joints: its guessed mask applies to them
-    # The 3D panels: one per pose set, or all the people together in one.
-    panels = {"Reconstruction": poses} if people else {title: {title: p} for title, p in poses.items()}
-    names = list(poses) + [n for n in keypoints if n not in poses]
-    colours = {n: PERSON_COLOURS[k % len(PERSON_COLOURS)] if people else PERSON_COLOURS[0]
-               for k, n in enumerate(names)}
-    colours[""] = PERSON_COLOURS[0]
-    views, limits = {}, {}
+
+def _panel_views(take: _Take, follow: str, up_axis: str):
+    """(views, limits, floor): per 3D panel (one per pose set, or all the people together in one) its bodies
+    in the display frame and its axis limits; the floor's height with follow='scene' (else None)."""
+    panels = {"Reconstruction": take.poses} if take.people else {title: {title: p} for title, p in take.poses.items()}
+    views, limits, floor = {}, {}, None
     if follow == "scene":
-        shown_all = {n: display_coordinates(p, up_axis) for n, p in poses.items()}
+        shown_all = {n: display_coordinates(p, up_axis) for n, p in take.poses.items()}
         box, floor = _scene_limits(list(shown_all.values()), up_axis)
         for title, bodies in panels.items():
             views[title] = {n: shown_all[n] for n in bodies}
@@ -297,111 +337,139 @@ def render_animation(keypoints_2d, poses: dict, skeleton, fps: float, bitrate: i
             for n, p in bodies.items():
                 views[title][n], zlim = _rooted(p, up_axis, centre)
             limits[title] = ((-RADIUS / 2, RADIUS / 2), (-RADIUS / 2, RADIUS / 2), zlim)
+    return views, limits, floor
 
-    with matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg_executable()}):
-        fig = Figure(figsize=(size * (1 + len(panels)), size))
-        ax_in = fig.add_subplot(1, 1 + len(panels), 1)
-        ax_in.set_axis_off()
-        ax_in.set_title("Input")
-        background = frames[0] if frames is not None else np.zeros((viewport[1], viewport[0]), np.uint8)
-        image = ax_in.imshow(background, aspect="equal", cmap="gray" if background.ndim == 2 else None,
-                             vmin=0, vmax=255)
-        blank = frames is None  # black lines vanish on the blank frame
-        lines_2d = []  # (line, name, child, parent, colour)
-        for n, kps in keypoints.items():
+
+def _draw_first_frame(take: _Take, views, limits, floor, skeleton, *, azim, size, viewport, bones_2d,
+                      keypoints_metadata, follow):
+    """The figure at frame 0: the input panel (video frame or black, 2D bones, points) and the 3D panels."""
+    from matplotlib.figure import Figure  # no pyplot: no global figure state, works under any backend
+    from matplotlib.lines import Line2D
+
+    right_2d = set(keypoints_metadata["keypoints_symmetry"][1]) if keypoints_metadata else set(skeleton.joints_right)
+    right_3d = set(skeleton.joints_right)
+    bones = skeleton.bones()
+    bones_2d = bones if bones_2d is None else list(bones_2d)
+    names = list(take.poses) + [n for n in take.keypoints if n not in take.poses]
+    colours = {n: PERSON_COLOURS[k % len(PERSON_COLOURS)] if take.people else PERSON_COLOURS[0]
+               for k, n in enumerate(names)}
+    colours[""] = PERSON_COLOURS[0]
+
+    fig = Figure(figsize=(size * (1 + len(views)), size))
+    ax_in = fig.add_subplot(1, 1 + len(views), 1)
+    ax_in.set_axis_off()
+    ax_in.set_title("Input")
+    frames = take.frames
+    background = frames[0] if frames is not None else np.zeros((viewport[1], viewport[0]), np.uint8)
+    image = ax_in.imshow(background, aspect="equal", cmap="gray" if background.ndim == 2 else None,
+                         vmin=0, vmax=255)
+    blank = frames is None  # black lines vanish on the blank frame
+    lines_2d = []  # (line, name, child, parent, colour)
+    for n, kps in take.keypoints.items():
+        right, other = colours[n]
+        other = "#d0d0d0" if blank and other == OTHER_COLOUR else other
+        for c, p in bones_2d:
+            colour = right if c in right_2d else other
+            lines_2d.append((ax_in.plot(*kps[0, [c, p]].T, color=colour)[0], n, c, p, colour))
+    all_2d = np.concatenate(list(take.keypoints.values()), axis=1)
+    points_2d = ax_in.scatter(*all_2d[0].T, 10, color="white", edgecolors="white", zorder=10)
+
+    lines_3d, walked = [], []  # (line, name, child, parent, colour); (line, floor path (T, 3))
+    first_3d = None
+    for k, (title, bodies) in enumerate(views.items()):
+        ax = fig.add_subplot(1, 1 + len(views), k + 2, projection="3d")
+        first_3d = first_3d or ax
+        ax.view_init(elev=15.0, azim=azim)
+        xlim, ylim, zlim = limits[title]
+        ax.set_xlim3d(list(xlim))
+        ax.set_ylim3d(list(ylim))
+        ax.set_zlim3d(list(zlim))
+        ax.set_box_aspect((xlim[1] - xlim[0], ylim[1] - ylim[0], zlim[1] - zlim[0]))  # true scale
+        ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
+        ax.set_title(title)
+        for n, data in bodies.items():
             right, other = colours[n]
-            other = "#d0d0d0" if blank and other == OTHER_COLOUR else other
-            for c, p in bones_2d:
-                colour = right if c in right_2d else other
-                lines_2d.append((ax_in.plot(*kps[0, [c, p]].T, color=colour)[0], n, c, p, colour))
-        all_2d = np.concatenate(list(keypoints.values()), axis=1)
-        points_2d = ax_in.scatter(*all_2d[0].T, 10, color="white", edgecolors="white", zorder=10)
+            for c, p in bones:
+                colour = right if c in right_3d else other
+                lines_3d.append((ax.plot(*data[0, [c, p]].T, zdir="z", color=colour)[0], n, c, p, colour))
+            if follow == "scene":
+                path = np.concatenate([data[:, 0, :2], np.full((len(data), 1), floor)], axis=1)
+                ax.plot(*path.T, color=other, alpha=0.3, linewidth=1)
+                walked.append((ax.plot(*path[:1].T, color=other, alpha=0.8, linewidth=1.5)[0], path))
+    handles = [Line2D([], [], color=colours[n][1], label=n) for n in take.poses] if take.people else []
+    if take.masks:
+        handles.append(Line2D([], [], label=GUESSED_LABEL, **GUESSED_STYLE))
+    if handles:
+        first_3d.legend(handles=handles, loc="upper right", fontsize="small", frameon=False)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9, wspace=0.05)
+    shown = {n: data for bodies in views.values() for n, data in bodies.items()}
+    return fig, _Artists(image, lines_2d, points_2d, lines_3d, walked, shown, own_2d=bones_2d == bones)
 
-        lines_3d, walked = [], []  # (line, name, child, parent, colour); (line, floor path (T, 3))
-        first_3d = None
-        for k, (title, bodies) in enumerate(views.items()):
-            ax = fig.add_subplot(1, 1 + len(panels), k + 2, projection="3d")
-            first_3d = first_3d or ax
-            ax.view_init(elev=15.0, azim=azim)
-            xlim, ylim, zlim = limits[title]
-            ax.set_xlim3d(list(xlim))
-            ax.set_ylim3d(list(ylim))
-            ax.set_zlim3d(list(zlim))
-            ax.set_box_aspect((xlim[1] - xlim[0], ylim[1] - ylim[0], zlim[1] - zlim[0]))  # true scale
-            ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
-            ax.set_title(title)
-            for n, data in bodies.items():
-                right, other = colours[n]
-                for c, p in bones:
-                    colour = right if c in right_3d else other
-                    lines_3d.append((ax.plot(*data[0, [c, p]].T, zdir="z", color=colour)[0], n, c, p, colour))
-                if follow == "scene":
-                    path = np.concatenate([data[:, 0, :2], np.full((len(data), 1), floor)], axis=1)
-                    ax.plot(*path.T, color=other, alpha=0.3, linewidth=1)
-                    walked.append((ax.plot(*path[:1].T, color=other, alpha=0.8, linewidth=1.5)[0], path))
-        handles = [Line2D([], [], color=colours[n][1], label=n) for n in poses] if people else []
-        if masks:
-            handles.append(Line2D([], [], label=GUESSED_LABEL, **GUESSED_STYLE))
-        if handles:
-            first_3d.legend(handles=handles, loc="upper right", fontsize="small", frameon=False)
-        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9, wspace=0.05)
-        shown = {n: data for bodies in views.values() for n, data in bodies.items()}
 
-        styled = set()  # the lines drawn as guesses now
+def _frame_updater(take: _Take, artists: _Artists):
+    """The function FuncAnimation calls for frame i: every artist moved to it, guessed bones restyled."""
+    styled = set()  # the lines drawn as guesses now
+    keypoints, masks, a = take.keypoints, take.masks, artists
 
-        def restyle(line, is_guessed: bool, colour: str):
-            """Grey, dashed and faded while a bone touches a guessed joint; its own colour otherwise."""
-            if is_guessed == (line in styled):
-                return
-            if is_guessed:
-                styled.add(line)
-                line.set(**GUESSED_STYLE)
-            else:
-                styled.discard(line)
-                line.set(color=colour, linestyle="-", alpha=1.0)
-
-        def update(i):
-            if frames is not None:
-                image.set_data(frames[i])
-            for line, n, c, p, colour in lines_2d:
-                line.set_data(keypoints[n][i, [c, p], 0], keypoints[n][i, [c, p], 1])
-                if own_2d and n in masks:
-                    restyle(line, bool(masks[n][i, c] or masks[n][i, p]), colour)
-            points_2d.set_offsets(np.concatenate([kps[i] for kps in keypoints.values()]))
-            for line, n, c, p, colour in lines_3d:
-                data = shown[n]
-                line.set_data_3d(data[i, [c, p], 0], data[i, [c, p], 1], data[i, [c, p], 2])
-                if n in masks:
-                    restyle(line, bool(masks[n][i, c] or masks[n][i, p]), colour)
-            for line, path in walked:
-                line.set_data_3d(path[:i + 1, 0], path[:i + 1, 1], path[:i + 1, 2])
-            return []
-
-        anim = FuncAnimation(fig, update, frames=np.arange(count), interval=1000 / fps, repeat=False)
-        output_path.parent.mkdir(parents=True, exist_ok=True)
-        if writer_name == "ffmpeg":
-            writer = FFMpegWriter(fps=fps, codec="libx264", bitrate=bitrate, extra_args=["-pix_fmt", "yuv420p"])
+    def restyle(line, is_guessed: bool, colour: str):
+        """Grey, dashed and faded while a bone touches a guessed joint; its own colour otherwise."""
+        if is_guessed == (line in styled):
+            return
+        if is_guessed:
+            styled.add(line)
+            line.set(**GUESSED_STYLE)
         else:
-            writer = PillowWriter(fps=fps)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=count, unit="frame", desc=f"rendering {output_path.name}")
-        try:
-            # matplotlib logs ffmpeg's whole stderr as a warning when it fails; an interrupted ffmpeg says
-            # only that it was interrupted, and a real failure's text is in its CalledProcessError.
-            with atomic_path(_for_ffmpeg(output_path), what="animation") as tmp, _quiet("matplotlib.animation"):
-                try:
-                    anim.save(str(tmp), writer=writer, dpi=dpi,
-                              progress_callback=(lambda i, n: bar.update(1)) if bar is not None else None)
-                except BaseException as e:
-                    if not isinstance(e, KeyboardInterrupt) and _interrupted(e):
-                        raise KeyboardInterrupt from None
-                    raise
-        finally:
-            if bar is not None:
-                bar.close()
-    return count
+            styled.discard(line)
+            line.set(color=colour, linestyle="-", alpha=1.0)
+
+    def update(i):
+        if take.frames is not None:
+            a.image.set_data(take.frames[i])
+        for line, n, c, p, colour in a.lines_2d:
+            line.set_data(keypoints[n][i, [c, p], 0], keypoints[n][i, [c, p], 1])
+            if a.own_2d and n in masks:
+                restyle(line, bool(masks[n][i, c] or masks[n][i, p]), colour)
+        a.points_2d.set_offsets(np.concatenate([kps[i] for kps in keypoints.values()]))
+        for line, n, c, p, colour in a.lines_3d:
+            data = a.shown[n]
+            line.set_data_3d(data[i, [c, p], 0], data[i, [c, p], 1], data[i, [c, p], 2])
+            if n in masks:
+                restyle(line, bool(masks[n][i, c] or masks[n][i, p]), colour)
+        for line, path in a.walked:
+            line.set_data_3d(path[:i + 1, 0], path[:i + 1, 1], path[:i + 1, 2])
+        return []
+
+    return update
+
+
+def _save_animation(fig, update, take: _Take, output_path: Path, writer_name: str, *, bitrate, dpi, progress):
+    """Every frame written through a temporary file; a Ctrl-C (ffmpeg's too) ends as a KeyboardInterrupt."""
+    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+
+    anim = FuncAnimation(fig, update, frames=np.arange(take.count), interval=1000 / take.fps, repeat=False)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    if writer_name == "ffmpeg":
+        writer = FFMpegWriter(fps=take.fps, codec="libx264", bitrate=bitrate, extra_args=["-pix_fmt", "yuv420p"])
+    else:
+        writer = PillowWriter(fps=take.fps)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=take.count, unit="frame", desc=f"rendering {output_path.name}")
+    try:
+        # matplotlib logs ffmpeg's whole stderr as a warning when it fails; an interrupted ffmpeg says
+        # only that it was interrupted, and a real failure's text is in its CalledProcessError.
+        with atomic_path(_for_ffmpeg(output_path), what="animation") as tmp, _quiet("matplotlib.animation"):
+            try:
+                anim.save(str(tmp), writer=writer, dpi=dpi,
+                          progress_callback=(lambda i, n: bar.update(1)) if bar is not None else None)
+            except BaseException as e:
+                if not isinstance(e, KeyboardInterrupt) and _interrupted(e):
+                    raise KeyboardInterrupt from None
+                raise
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def export_predictions(path, poses) -> Path:
@@ -485,8 +553,7 @@ def render_take(model, dataset, subject: str, action: str, camera: int = 0, *, o
                                                     person_size, log)
     prediction = lift_sequence(
         model, lifted_keypoints, fps=fps if dataset.video_fps is not None else None, model_fps=model_fps, tta=tta,
-        kps_left=dataset.kps_left, kps_right=dataset.kps_right, joints_left=dataset.joints_left,
-        joints_right=dataset.joints_right, batch_size=batch_size, device=device, amp=amp)
+        flip=Flip.from_dataset(dataset), batch_size=batch_size, device=device, amp=amp)
     if export:
         log(f"Exporting joint positions to {export}")
         export_predictions(export, prediction)  # camera space, as the model predicts

@@ -15,8 +15,12 @@
   the body in a world frame moving through space.
 - `smoothing`: optional temporal filters (Savitzky-Golay, One Euro) of keypoints or poses.
 - `bvh`: lifted poses as BVH (a constant-bone skeleton with fitted rotations); `joints_json`: as plain JSON.
-- `detect`: the MediaPipe Pose detector, run in its own environment (`make detect-env`).
+- `detect`: the MediaPipe Pose detector, run in its own environment (`make detect-env`); `detector_env`:
+  that environment started from the kit's (notebook 09).
+- `lifting`: a custom keypoint file's people lifted with a model, zoomed, smoothed, placed in space and
+  checked (`lift_people`, `LiftedVideo`).
 - `video`: a video file as the kit's ffmpeg sees it; `footage`: real footage that ships in a package.
 
-numpy and scipy, no torch: it also runs in the detector's environment.
+numpy and scipy, no torch (except `lifting`, which runs the model): the rest also runs in the detector's
+environment.
 """

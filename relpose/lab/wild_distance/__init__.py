@@ -182,10 +182,10 @@ def default_checkpoint(root: str | None = None) -> str:
 
 
 def run(config: WildDistanceConfig, log=print) -> dict:
-    from ..wild import load_any_model
+    from ...weights import load_any_model
     path = config.checkpoint or default_checkpoint()
     if not os.path.exists(path):
-        raise UserError(f"no in-the-wild model at {path}: train it with `make wild` (relpose.lab.wild.ensure_wild_model)"
+        raise UserError(f"no in-the-wild model at {path}: train it with `make wild` (relpose.lab.wild_model.ensure_wild_model)"
                         " or pass --checkpoint")
     model, ckpt = load_any_model(path)
     model.eval()

@@ -141,6 +141,20 @@ def detect_video(path, limit: int | None = None, progress: bool = True, *, start
     detecting, without start-up) and "frames_per_second".
     """
     path = Path(path)
+    _check_request(path, limit, start, min_detection)
+    with _native_logs_captured():
+        cv2, mediapipe = _import_mediapipe()
+        capture = cv2.VideoCapture(str(path))
+        try:
+            fps, total = _skip_to_start(cv2, capture, path, start, limit)
+            frames, size, seconds = _detect_frames(cv2, mediapipe, capture, path.name, total, limit, progress,
+                                                   min_detection, min_tracking)
+        finally:
+            capture.release()
+    return _landmarks_of(path, frames, size, fps, start, seconds, min_detection, stats)
+
+
+def _check_request(path: Path, limit, start: int, min_detection: float) -> None:
     if not path.exists():
         raise UserError(f"video '{path}' does not exist; check the path")
     if not path.is_file():
@@ -151,47 +165,58 @@ def detect_video(path, limit: int | None = None, progress: bool = True, *, start
         raise UserError(f"--start {start}: give a frame number >= 0")
     if not 0.0 <= min_detection <= 1.0:
         raise UserError(f"--min-detection {min_detection}: give a confidence between 0 and 1")
-    with _native_logs_captured():
-        cv2, mediapipe = _import_mediapipe()
-        capture = cv2.VideoCapture(str(path))
-        try:
-            if not capture.isOpened():
-                raise UserError(f"cannot read video '{path}': OpenCV cannot open it; give a video file "
-                                f"(.mp4, .avi, .mov) that a video player can play")
-            fps = capture.get(cv2.CAP_PROP_FPS)
-            fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else None
-            total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
-            if total is not None:
-                total = max(total - start, 0)
-            for _ in range(start):   # decode and drop: seeking by frame number is not exact for every codec
-                ok, _frame = capture.read()
-                if not ok:
-                    raise UserError(f"--start {start}: video '{path}' has fewer frames than that")
-            if limit is not None:
-                total = min(total, limit) if total else limit
-            frames: list = []
-            width = height = None
-            seconds = 0.0
-            bar = _Progress(total, progress, path.name)
-            try:
-                with mediapipe.solutions.pose.Pose(static_image_mode=False, model_complexity=MODEL_COMPLEXITY,
-                                                   min_detection_confidence=min_detection,
-                                                   min_tracking_confidence=min_tracking) as pose:
-                    while limit is None or len(frames) < limit:
-                        ok, bgr = capture.read()
-                        if not ok or bgr is None:
-                            break
-                        if width is None:
-                            height, width = bgr.shape[:2]
-                        t = time.perf_counter()
-                        result = pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-                        seconds += time.perf_counter() - t
-                        frames.append(_landmarks(result))
-                        bar.update()
-            finally:
-                bar.close()
-        finally:
-            capture.release()
+
+
+def _skip_to_start(cv2, capture, path: Path, start: int, limit):
+    """(fps or None, frames to detect or None when unknown), the capture moved to frame `start`."""
+    if not capture.isOpened():
+        raise UserError(f"cannot read video '{path}': OpenCV cannot open it; give a video file "
+                        f"(.mp4, .avi, .mov) that a video player can play")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else None
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
+    if total is not None:
+        total = max(total - start, 0)
+    for _ in range(start):   # decode and drop: seeking by frame number is not exact for every codec
+        ok, _frame = capture.read()
+        if not ok:
+            raise UserError(f"--start {start}: video '{path}' has fewer frames than that")
+    if limit is not None:
+        total = min(total, limit) if total else limit
+    return fps, total
+
+
+def _detect_frames(cv2, mediapipe, capture, name: str, total, limit, progress, min_detection: float,
+                   min_tracking: float):
+    """(per frame the landmarks or None, (width, height) or None, seconds spent in MediaPipe)."""
+    frames: list = []
+    size = None
+    seconds = 0.0
+    bar = _Progress(total, progress, name)
+    try:
+        with mediapipe.solutions.pose.Pose(static_image_mode=False, model_complexity=MODEL_COMPLEXITY,
+                                           min_detection_confidence=min_detection,
+                                           min_tracking_confidence=min_tracking) as pose:
+            while limit is None or len(frames) < limit:
+                ok, bgr = capture.read()
+                if not ok or bgr is None:
+                    break
+                if size is None:
+                    height, width = bgr.shape[:2]
+                    size = (width, height)
+                t = time.perf_counter()
+                result = pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                seconds += time.perf_counter() - t
+                frames.append(_landmarks(result))
+                bar.update()
+    finally:
+        bar.close()
+    return frames, size, seconds
+
+
+def _landmarks_of(path: Path, frames: list, size, fps, start: int, seconds: float, min_detection: float,
+                  stats: dict | None) -> dict:
+    """The landmarks structure, once a frame was decoded and a person found in one."""
     if not frames:
         raise UserError(f"cannot read video '{path}': OpenCV decodes no frame from it; check that the file "
                         f"is a complete video that a video player can play")
@@ -202,6 +227,7 @@ def detect_video(path, limit: int | None = None, progress: bool = True, *, start
     if not found:
         raise UserError(f"no person found in any of the {len(frames)} frames of '{path}'; use a video "
                         f"showing a whole person, or lower --min-detection (now {min_detection})")
+    width, height = size
     out = {"format": FORMAT, "video": path.name, "width": int(width), "height": int(height), "fps": fps,
            "frames": frames}
     if start:

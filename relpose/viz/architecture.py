@@ -1,7 +1,7 @@
 """The RIE architecture drawn from a ModelConfig: which part reads what, and the tensor shape on every arrow.
 
 `describe(config)` lists the blocks and the shapes that flow between them, computed from the
-configuration the way relpose.model builds the layers (tests/test_lab_architecture.py checks them
+configuration the way relpose.model builds the layers (tests/test_viz_architecture.py checks them
 against a real forward pass); `architecture_figure(config)` draws that list, and
 `temporal_encoder_figure(config)` one local encoder's layers with the receptive field each adds.
 Both return matplotlib Figures.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import ModelConfig
+from ..model import ModelConfig, receptive_field
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,10 @@ def describe(config: ModelConfig, joint_names=()) -> list[Block]:
 def encoder_layers(config: ModelConfig) -> list[tuple[str, int, int, int]]:
     """One temporal encoder, layer by layer: (layer, kernel width, frames seen by one output, output length)
     for the strided one-frame form the model trains and evaluates with."""
-    rf = config.receptive_field()
-    rows, seen, length = [], 1, rf
+    rf, rows = config.receptive_field(), []
     for i, w in enumerate(config.filter_widths):
-        seen *= w
-        length //= w
-        rows.append(("expand_conv" if i == 0 else f"layers_conv[{2 * i - 2}]", w, seen, length))
+        seen = receptive_field(config.filter_widths[:i + 1])
+        rows.append(("expand_conv" if i == 0 else f"layers_conv[{2 * i - 2}]", w, seen, rf // seen))
     return rows
 
 

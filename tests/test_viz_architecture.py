@@ -3,9 +3,9 @@ import matplotlib
 import pytest
 import torch
 
-from relpose.lab.architecture import architecture_figure, describe, encoder_layers, temporal_encoder_figure
 from relpose.model import ModelConfig, RIEModel
 from relpose.skeleton import H36M_17
+from relpose.viz.architecture import architecture_figure, describe, encoder_layers, temporal_encoder_figure
 
 matplotlib.use("Agg")
 

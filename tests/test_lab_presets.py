@@ -1,0 +1,25 @@
+"""A recipe finds its measured training speed by the name it was measured under, not by parsing its own name."""
+import dataclasses
+
+import pytest
+
+from relpose.lab.presets import MEASURED_WINDOWS_PER_SECOND, PAPER, PAPER_CPN, QUICK, expected_seconds
+
+
+def test_shortened_recipes_keep_the_speed_they_were_measured_at():
+    rate = MEASURED_WINDOWS_PER_SECOND[("quick", "cpu")]
+    short = QUICK.with_epochs(2)
+    assert short.name == "quick-e2" and short.measured_as == "quick"
+    assert expected_seconds(short, 1, rate, "cpu") == pytest.approx(2.0)              # 2 epochs of one second
+    assert expected_seconds(short, 3, rate, "cpu") == pytest.approx(2.0 / 0.8)
+    cpn = PAPER_CPN.with_epochs(4).with_epochs(5)
+    assert cpn.name == "paper-cpn-e4-e5" and cpn.measured_as == "paper"
+    cuda = MEASURED_WINDOWS_PER_SECOND[("paper", "cuda")]
+    assert expected_seconds(cpn, 1, cuda, "cuda:0") == pytest.approx(5.0)
+
+
+def test_a_recipe_without_a_measurement_says_so():
+    assert expected_seconds(dataclasses.replace(QUICK, name="lab-quick"), 1, 1000, "cpu") is None
+    # A name that merely begins like a measured one is not taken for it.
+    assert expected_seconds(dataclasses.replace(PAPER, name="paper-extra"), 1, 1000, "cpu") is None
+    assert expected_seconds(PAPER, 1, 1000, "mps") is None
