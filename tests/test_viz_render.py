@@ -213,3 +213,20 @@ def test_several_people_share_one_panel_and_absent_rows_draw_nothing(tmp_path):
     for frame in (0, 5):
         alone, ghost = panels(tmp_path / "alone.gif", frame, 2)[0], panels(tmp_path / "ghost.gif", frame, 2)[0]
         assert np.abs(alone - ghost).max() < 60  # GIF palettes differ on smoothed edges; a light line on black: 200
+
+
+def test_an_ffmpeg_ended_by_a_signal_counts_as_interrupted_whatever_it_logged():
+    import subprocess
+    from relpose.viz.render import _interrupted
+    quiet = subprocess.CalledProcessError(255, ["ffmpeg"], output=b"", stderr=b"")   # -loglevel error: no "received signal"
+    assert _interrupted(quiet)
+    assert _interrupted(subprocess.CalledProcessError(-2, ["ffmpeg"]))
+    assert not _interrupted(subprocess.CalledProcessError(1, ["ffmpeg"], stderr=b"Unknown encoder 'libx264'"))
+    broken = BrokenPipeError(32, "Broken pipe")
+    try:
+        try:
+            raise broken
+        except BrokenPipeError:
+            raise subprocess.CalledProcessError(255, ["ffmpeg"])
+    except subprocess.CalledProcessError as e:
+        assert _interrupted(e)   # the order a loaded machine gives: the pipe breaks before Python's Ctrl-C
