@@ -246,7 +246,10 @@ def test_ctrl_c_while_rendering_leaves_no_output_and_exits_130(tiny_data_dir, ti
     for command, out in ((wild, "direct"), ([*box["make"], "VIDEO=long clip.mp4", f"CHECKPOINT={tiny_checkpoint}"],
                                             "wild")):
         status, err = _interrupt_while_rendering(command, tmp_path, box["env"])
-        # relpose.cli.wild exits 130; make passes the interrupt on by ending itself with SIGINT (a shell says 130).
-        assert status in ((130,) if out == "direct" else (130, -signal.SIGINT)), err
+        # relpose.cli.wild exits 130; make passes the interrupt on by ending itself with SIGINT (a shell says 130),
+        # or, when the recipe ended before make handled its own SIGINT (a race inside make, seen on a loaded
+        # machine), reports the recipe's 130 and exits 2.
+        made = (130, -signal.SIGINT) if "Error 130" not in err else (130, -signal.SIGINT, 2)
+        assert status in ((130,) if out == "direct" else made), err
         assert "Traceback" not in err and "interrupted; files written so far are intact" in err
         assert [p.name for p in (tmp_path / out).iterdir()] == [".relpose-long_clip.lock"], err
