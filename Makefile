@@ -1,6 +1,6 @@
 # relpose: two commands do all set-up on a fresh machine.
 #   make demo   the main job on the embedded synthetic data
-#   make test   the whole suite (unit tests, browser tests, notebooks with nbval)
+#   make test   the whole suite (unit tests, browser tests, notebooks with nbval, the exercises' solutions)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,7 @@ DETECT_VENV ?= .venv-detect
 DETECT_STAMP := $(DETECT_VENV)/.relpose-installed
 export MPLBACKEND ?= Agg
 
-.PHONY: demo wild-model detect-env detect-env-for-tests wild test unit notebooks browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
+.PHONY: demo wild-model detect-env detect-env-for-tests wild test unit notebooks solutions browser-deps bench refresh-notebooks normalise-notebooks check-notebooks clean-data
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "relpose needs Python 3.10 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
@@ -83,11 +83,15 @@ detect-env-for-tests:
 # training as another CPU does: their trained numbers must hold within the tolerance each cell states
 # (relpose.lab.tolerance). Any setting may be given: make test NOTEBOOK_ENV="MKL_CBWR=AVX2 OMP_NUM_THREADS=2".
 NOTEBOOK_ENV ?= MKL_CBWR=AVX2 OMP_NUM_THREADS=1
-NBVAL := --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+NBVAL := --nbval notebooks --ignore=notebooks/solutions --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+# The exercises' solutions (notebooks/solutions/NN_topic.py, one function per exercise with its expected numbers)
+# run after the notebooks, whose checkpoints they reuse, under the same settings.
+SOLUTIONS := notebooks/solutions/test_solutions.py
 
 test: $(STAMP) browser-deps detect-env-for-tests
 	$(BIN)/python -m pytest -q --durations=10 tests
 	env $(NOTEBOOK_ENV) $(BIN)/python -m pytest -q --durations=10 $(NBVAL)
+	env $(NOTEBOOK_ENV) $(BIN)/python -m pytest -q --durations=5 $(SOLUTIONS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests
@@ -95,6 +99,10 @@ unit: $(STAMP)
 # The notebooks under your own settings, as you run them.
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q $(NBVAL)
+
+# The exercises' solutions under your own settings (they train what the notebooks have not yet).
+solutions: $(STAMP)
+	$(BIN)/python -m pytest -q $(SOLUTIONS)
 
 # Re-run every notebook in quick mode and store its outputs (what nbval then checks).
 refresh-notebooks: $(STAMP)

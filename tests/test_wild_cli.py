@@ -19,6 +19,7 @@ from relpose.errors import UserError
 from relpose.files import OutputsLock
 from relpose.wild.detections import convert_detections, read_mediapipe_json
 from relpose.wild.footage import FOOTAGE, footage
+from relpose.wild.tracking import track_boxes
 
 from wild_helpers import MARKER, fake_detector, make_clip, make_sandbox, records, write_clip_keypoints
 
@@ -31,12 +32,23 @@ def test_stored_landmarks_are_the_detectors_file_for_the_registered_excerpt():
     assert len(doc["frames"]) == clip.frames and doc.get("first_frame") == clip.start
     assert (doc["width"], doc["height"], doc["fps"]) == (640, 272, 25.0)
     video = read_mediapipe_json(clip.stored_landmarks())
-    assert video.first_frame == clip.start and video.layout == "blazepose-33"
-    found = [f for f in video.frames if f]
-    assert len(found) == clip.frames   # the cyclist is found in every frame of the excerpt
-    # The cyclist stands in the right half of the frame (hand-checked box x 330-500, y 5-280).
-    hips = np.array([f[0].keypoints[[23, 24]].mean(0) for f in found])
-    assert ((hips[:, 0] > 330) & (hips[:, 0] < 500) & (hips[:, 1] > 5) & (hips[:, 1] < 280)).all()
+    assert (video.first_frame, clip.start, clip.frames) == (76, 76, 61) and video.layout == "blazepose-33"
+    # One shot of 2.4 s, longer than the shipped model's window (27 frames at 12.5 fps = 54 video frames).
+    assert clip.frames / 25.0 > 27 / 12.5
+    found = {video.first_frame + t: f[0] for t, f in enumerate(video.frames) if f}
+    assert len(found) == 46 and all(len(f) <= 1 for f in video.frames)   # MediaPipe: at most one person
+    hips = {t: d.keypoints[[23, 24]].mean(0) for t, d in found.items()}
+    # The cyclist, in the right half (hand-checked box x 330-510, y 20-310), before and after the van hides him
+    # (frames 83-102); while it does, the detector finds a "person" on the parked car's tail light (x 150-310).
+    cyclist = [t for t in found if not 83 <= t <= 102]
+    assert cyclist == [*range(76, 83), 103, 104, 105, *range(107, 137)]
+    assert all(420 < hips[t][0] < 460 and 120 < hips[t][1] < 190 for t in cyclist)
+    assert [t for t in found if 83 <= t <= 102] == [84, 87, 92, 95, 100, 101]
+    assert all(240 < hips[t][0] < 300 for t in found if 83 <= t <= 102)
+    # Box tracking (relpose.wild.tracking) keeps the cyclist and drops the false detections as short tracks.
+    tracks = track_boxes([[d.box for d in f] for f in video.frames], [[d.score for d in f] for f in video.frames])
+    assert len(tracks) == 1 and tracks.dropped == 2
+    assert [video.first_frame + t for t, k in enumerate(tracks.members[0]) if k is not None] == cyclist
     with pytest.raises(UserError, match="unknown footage 'cats'"):
         footage("cats")
 
