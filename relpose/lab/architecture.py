@@ -1,4 +1,4 @@
-"""The RIE architecture drawn from a ModelConfig: which part reads what, and the tensor shapes in and out of every block.
+"""The RIE architecture drawn from a ModelConfig: which part reads what, and the tensor shapes in and out of each block.
 
 `describe(config)` lists the blocks and the shapes that flow between them, computed from the
 configuration the way relpose.model builds the layers (tests/test_lab_architecture.py checks them
