@@ -1,5 +1,6 @@
 """The architecture figure's shapes are the real model's: checked against a forward pass with hooks."""
 import matplotlib
+import matplotlib.text
 import pytest
 import torch
 
@@ -48,5 +49,38 @@ def test_figures_draw():
     cfg = ModelConfig(filter_widths=(3, 3, 3), channels=16, latent_dim=8, hidden=32, stage=2)
     fig = architecture_figure(cfg, H36M_17.joint_names)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
-    assert "FuseBlocks[4]" in texts and "(B, 30, 27)" in texts and "others (B, 32)" in texts and "fused (B, 8)" in texts
+    assert "FuseBlocks[4]" in texts and "(B, 30, 27) → (B, 8)" in texts and "the other 4 parts" in texts
+    assert "(B, 32) → (B, 8)" in texts and "(B, 24) → (B, 5, 3)" in texts   # fusion; a decoder reads 3 x 8
     assert temporal_encoder_figure(cfg).axes[0].get_xlabel().startswith("frames seen")
+
+
+def _visible_texts(fig):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    return [(t, t.get_window_extent(renderer)) for t in texts], renderer
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+@pytest.mark.parametrize("widths, channels", [((3, 3, 3), 64), ((3, 3, 3, 3, 3), 256)])
+def test_figures_are_readable_at_notebook_width(stage, widths, channels):
+    """Drawn at the notebooks' 72 dpi: every text at least 10 px high, inside the figure and apart from the
+    others, each box's text inside its box, and the figure no wider than a notebook's output area."""
+    cfg = ModelConfig(filter_widths=widths, channels=channels, latent_dim=channels, hidden=4 * channels, stage=stage)
+    with matplotlib.rc_context({"figure.dpi": 72}):
+        for fig in (architecture_figure(cfg, H36M_17.joint_names), temporal_encoder_figure(cfg)):
+            width, height = fig.canvas.get_width_height()
+            assert width <= 800
+            texts, renderer = _visible_texts(fig)
+            for text, box in texts:
+                assert text.get_fontsize() * fig.dpi / 72 >= 10, text.get_text()
+                assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, text.get_text()
+            for i, (a, box_a) in enumerate(texts):
+                for b, box_b in texts[i + 1:]:
+                    assert not box_a.overlaps(box_b), (a.get_text(), b.get_text())
+            for patch in fig.axes[0].patches:
+                frame = patch.get_window_extent(renderer)
+                inside = [(t, box) for t, box in texts if frame.contains(*box.get_points().mean(axis=0))]
+                for text, box in inside:
+                    assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, \
+                        text.get_text()
