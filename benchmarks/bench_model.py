@@ -3,15 +3,18 @@
     python benchmarks/bench_model.py                   # both configurations, stages 1 and 3, fp32 and --amp
     python benchmarks/bench_model.py --config small --steps 3 --no-amp
     python benchmarks/bench_model.py --device cuda     # on a GPU
+    python benchmarks/bench_model.py --config quick,lab --stages 1 --variants plain,fp32   # the fast paths' gain
 
 For every (configuration, stage) it measures, in one run on the same machine:
 - train: windows/s of a full training step (window gather from resident sequences, forward, loss,
-  backward, fused AdamW step) at batch 1024, median over steps after a warm-up step;
+  backward, fused AdamW step) at batch 1024 (the quick and lab recipes: 512), median over steps after a warm-up step;
 - eval: windows/s of the evaluation forward pass with test-time augmentation (original and
   flipped windows in one batch), i.e. 2 windows per test frame;
 - a baseline of the same computation done the straightforward way (per-window Python gather,
   the flipped windows as a second forward pass, a per-tensor optimizer step), so the gains are
   ratios measured in the same run;
+- plain: the kit's training step and evaluation with the model's plain PyTorch ops, without the
+  CPU fast paths of relpose.fastpaths (so fp32/plain is what the fast paths alone give);
 - FLOPs per window (torch.utils.flop_counter) and the achieved GFLOP/s beside the machine's
   measured fp32 (and bf16) matmul GFLOP/s.
 
@@ -49,7 +52,12 @@ CONFIGS = {
     # the published small ablation configuration and the paper's configuration
     "small": dict(filter_widths=(3, 3, 3), channels=64, latent_dim=32, hidden=1024),
     "paper": dict(filter_widths=(3, 3, 3, 3, 3), channels=256, latent_dim=256, hidden=1024),
+    # the kit's quick recipe (relpose.lab.presets.QUICK) and the lab's ablation recipe
+    # (relpose.lab.ablation.ABLATION_PRESET), each trained at batch 512
+    "quick": dict(filter_widths=(3, 3, 3), channels=64, latent_dim=64, hidden=256),
+    "lab": dict(filter_widths=(3, 3), channels=32, latent_dim=32, hidden=128),
 }
+BATCH = {"quick": 512, "lab": 512}   # the recipes' batch sizes; the others train at --batch (1024)
 # Reference figures of the published implementation on this kind of machine (issue #4), windows/s.
 REFERENCE = {("small", 1, "train"): 990, ("paper", 1, "train"): 115, ("paper", 3, "eval"): 380}
 LEFT, RIGHT = list(H36M_17.joints_left), list(H36M_17.joints_right)
@@ -209,7 +217,7 @@ def bench_eval(cfg, stage, device, frames, steps, amp, baseline, graph=False):
     return 2 * frames / timed(run, device, steps)  # two windows per test frame with TTA
 
 
-VARIANTS = ("baseline", "fp32", "amp", "graph", "amp-graph")
+VARIANTS = ("baseline", "plain", "fp32", "amp", "graph", "amp-graph")
 
 
 def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
@@ -223,8 +231,8 @@ def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
     amp, base, graph = variant.startswith("amp"), variant == "baseline", variant.endswith("graph")
     if graph and device.type != "cuda":
         raise SystemExit(f"variant {variant} needs a CUDA device")
-    cfg = CONFIGS[config]
-    with fastpaths.disabled() if base else contextlib.nullcontext():
+    cfg, batch = CONFIGS[config], batch or BATCH.get(config, 1024)
+    with fastpaths.disabled() if variant in ("baseline", "plain") else contextlib.nullcontext():
         if kind == "train":
             return bench_train(cfg, stage, device, batch, steps, amp, base, graph)
         return bench_eval(cfg, stage, device, eval_frames, steps, amp, base, graph)
@@ -232,13 +240,13 @@ def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
+    p.add_argument("--config", default="small,paper", help="comma-separated subset of " + ",".join(CONFIGS))
     p.add_argument("--stages", default="1,3")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--batch", type=int, default=1024)
+    p.add_argument("--batch", type=int, help="batch size (default: the recipe's for quick and lab, else 1024)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per measurement (median)")
     p.add_argument("--eval-frames", type=int, default=512)
-    p.add_argument("--variants", default="baseline,fp32,amp", help="comma-separated subset of " + ",".join(VARIANTS))
+    p.add_argument("--variants", default="baseline,plain,fp32,amp", help="comma-separated subset of " + ",".join(VARIANTS))
     p.add_argument("--json", help="also write the results as JSON here")
     p.add_argument("--worker", nargs=3, metavar=("STAGE", "KIND", "VARIANT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -249,19 +257,25 @@ def main(argv=None):
                                  args.eval_frames)))
         return
 
-    configs = list(CONFIGS) if args.config == "all" else [args.config]
+    configs = args.config.split(",")
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        p.error(f"unknown --config {','.join(unknown)}; choose from {','.join(CONFIGS)}")
     stages = [int(s) for s in args.stages.split(",")]
     variants = args.variants.split(",")
     native_bf16 = device.type == "cuda" or cpu_has_bf16()
     fp32 = matmul_gflops(device, torch.float32)
     bf16 = matmul_gflops(device, torch.bfloat16)
     print(f"# device {device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), "
-          f"torch {torch.__version__}, native bf16: {native_bf16}")
+          f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+          f"native bf16: {native_bf16}")
     print(f"# measured matmul peak: fp32 {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s (2048x2048)")
-    print(f"# batch {args.batch}, median of {args.steps} steps after a warm-up; each variant in its own process")
-    print("| config | stage | pass | baseline win/s | relpose fp32 win/s | fp32/baseline | published ref | "
-          "fp32/ref | --amp win/s | amp/fp32 | GFLOP/window | achieved GFLOP/s (fp32) | % of fp32 peak |")
-    print("|" + "---|" * 13)
+    print(f"# batch {args.batch or 'per recipe'}, median of {args.steps} steps after a warm-up; "
+          "each variant in its own process")
+    print("| config | stage | pass | baseline win/s | plain win/s | relpose fp32 win/s | fp32/baseline | fp32/plain | "
+          "published ref | fp32/ref | --amp win/s | amp/fp32 | GFLOP/window | achieved GFLOP/s (fp32) | "
+          "% of fp32 peak |")
+    print("|" + "---|" * 15)
     rows = []
     for name in configs:
         for stage in stages:
@@ -271,25 +285,26 @@ def main(argv=None):
                                        model.receptive_field(), device, backward=kind == "train")
                 got = {}
                 for variant in variants:
-                    cmd = [sys.executable, __file__, "--config", name, "--device", args.device, "--batch",
-                           str(args.batch), "--steps", str(args.steps), "--eval-frames", str(args.eval_frames),
-                           "--worker", str(stage), kind, variant]
+                    cmd = [sys.executable, __file__, "--config", name, "--device", args.device,
+                           "--steps", str(args.steps), "--eval-frames", str(args.eval_frames),
+                           "--worker", str(stage), kind, variant] + (["--batch", str(args.batch)] if args.batch else [])
                     proc = subprocess.run(cmd, capture_output=True, text=True)
                     if proc.returncode != 0:  # report and go on: one failed variant should not lose the table
                         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:]
                         print(f"# {name} stage {stage} {kind} {variant}: failed: {' '.join(tail)}", flush=True)
                         continue
                     got[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
-                base, ours, amp = got.get("baseline"), got.get("fp32"), got.get("amp")
+                base, plain, ours, amp = got.get("baseline"), got.get("plain"), got.get("fp32"), got.get("amp")
                 ref = REFERENCE.get((name, stage, kind))
                 achieved = None if ours is None else fpw * ours / 1e9
-                rows.append(dict(config=name, stage=stage, kind=kind, baseline=base, fp32=ours, amp=amp,
+                rows.append(dict(config=name, stage=stage, kind=kind, baseline=base, plain=plain, fp32=ours, amp=amp,
                                  graph=got.get("graph"), amp_graph=got.get("amp-graph"), reference=ref,
                                  gflop_per_window=fpw / 1e9, achieved_gflops=achieved,
                                  peak_fp32=fp32, peak_bf16=bf16))
                 fmt = lambda v, f="{:.0f}": "-" if v is None else f.format(v)
                 ratio = lambda a, b: None if a is None or b is None else a / b
-                print(f"| {name} | {stage} | {kind} | {fmt(base)} | {fmt(ours)} | {fmt(ratio(ours, base), '{:.2f}x')} | "
+                print(f"| {name} | {stage} | {kind} | {fmt(base)} | {fmt(plain)} | {fmt(ours)} | "
+                      f"{fmt(ratio(ours, base), '{:.2f}x')} | {fmt(ratio(ours, plain), '{:.2f}x')} | "
                       f"{fmt(ref)} | {fmt(ratio(ours, ref), '{:.2f}x')} | {fmt(amp)} | "
                       f"{fmt(ratio(amp, ours), '{:.2f}x')} | {fpw / 1e9:.3f} | {fmt(achieved)} | "
                       f"{fmt(None if achieved is None else 100 * achieved / fp32, '{:.0f}%')} |", flush=True)
