@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from relpose import fastpaths  # noqa: E402
 from relpose.datasets import load_dataset  # noqa: E402
 from relpose.model import ModelConfig, RIEModel  # noqa: E402
 from relpose.runtime import keep_freed_memory  # noqa: E402
@@ -62,7 +63,7 @@ def main(argv=None):
     _, poses_3d, poses_2d = ds.fetch(["S1", "S5", "S6", "S7", "S8"])
     cfg = ModelConfig(filter_widths=tuple(int(w) for w in args.arch.split(",")), channels=args.channels,
                       latent_dim=args.latent, stage=args.stage)
-    model = RIEModel(cfg).to(device).train()
+    model = fastpaths.accelerate(RIEModel(cfg).to(device).train())   # as relpose.train.train_epochs runs it
     pad = cfg.pad()
     t = time.perf_counter()
     sampler = WindowSampler(poses_2d, poses_3d, batch_size=args.batch, pad=pad, augment=False,

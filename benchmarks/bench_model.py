@@ -128,6 +128,7 @@ def captured(fn, static_inputs, warmup=3):
 def bench_train(cfg, stage, device, batch, steps, amp, baseline, graph=False):
     torch.manual_seed(0)
     model = RIEModel(ModelConfig(stage=stage, **cfg)).to(device).train()
+    fastpaths.accelerate(model)   # as relpose.train.train_epochs does (a no-op for the plain variants)
     pad = (model.receptive_field() - 1) // 2
     p2, p3 = sequences(8, 2000)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, amsgrad=True,
@@ -182,6 +183,7 @@ def bench_train(cfg, stage, device, batch, steps, amp, baseline, graph=False):
 def bench_eval(cfg, stage, device, frames, steps, amp, baseline, graph=False):
     torch.manual_seed(0)
     model = RIEModel(ModelConfig(stage=stage, **cfg)).to(device).eval()
+    fastpaths.accelerate(model)   # as relpose.evaluate.predict_sequence does (a no-op for the plain variants)
     seq = torch.from_numpy(sequences(1, frames)[0][0]).to(device)
     pad = (model.receptive_field() - 1) // 2
 
@@ -222,6 +224,7 @@ VARIANTS = ("baseline", "plain", "fp32", "amp", "graph", "amp-graph")
 
 def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
     """One measurement, in this process: windows/s of `variant`."""
+    # 'plain' is the kit with the model's plain modules (fastpaths.disabled(): accelerate swaps nothing).
     # The baseline is the straightforward implementation: relpose.fastpaths off (Conv1d modules, PyTorch's
     # dropout, the bias add before batch norm), glibc's default thresholds (fresh pages for every large
     # activation), plus the per-window gather, the per-tensor optimizer step and the second forward pass

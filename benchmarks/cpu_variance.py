@@ -38,11 +38,13 @@ def train_once() -> dict:
     """One run in this process: the final loss and the weights (as lists, for the parent to compare)."""
     import torch
 
+    from relpose import fastpaths
     from relpose.model import ModelConfig, RIEModel
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     torch.manual_seed(0)
     model = RIEModel(ModelConfig(filter_widths=(3, 3, 3), channels=32, latent_dim=32, hidden=128)).train()
+    fastpaths.accelerate(model)   # the modules' CPU fast forms, as relpose.train.train_epochs runs them
     g = torch.Generator().manual_seed(1)
     x = torch.randn(256, 27, 17, 2, generator=g) * 0.3
     y = torch.randn(256, 1, 17, 3, generator=g) * 0.2

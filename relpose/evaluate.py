@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import fastpaths
 from .datasets import without_trajectory
 from .errors import UserError
 from .metrics import mean_velocity_error, mpjpe, n_mpjpe, p_mpjpe
@@ -37,7 +38,9 @@ def predict_sequence(model, poses_2d, *, tta: bool = True, flip: Flip = NO_FLIP,
     between neighbouring windows: windows are gathered with one indexing op on the model's
     device, and with TTA the original and flipped windows run as one batch.
     """
-    with eval_mode(model):   # dropout off, batch-norm statistics frozen, whoever calls
+    # eval mode: dropout off, batch-norm statistics frozen, whoever calls; accelerated: the CPU fast forms
+    # of the model's modules (relpose.fastpaths), the same computation with faster kernels
+    with eval_mode(model), fastpaths.accelerated(model):
         return _predict_windows(model, poses_2d, tta=tta, flip=flip, causal_shift=causal_shift,
                                 batch_size=batch_size, device=device, amp=amp)
 

@@ -10,10 +10,15 @@ Layout (Shan et al. 2021):
 
 Read top to bottom: the configuration, the local encoder (VideoPose3D's temporal convolutions, one
 window in, one feature vector out), the fully connected blocks, the whole model, and the teaching
-form that runs the encoders over a whole sequence. Module and parameter names follow the published
-checkpoints key for key, so they load with strict=True. The CPU fast paths the layers call
-(cheaper dropout masks, bias-free linear + batch norm, convolutions as matrix products) are in
-relpose.fastpaths; they compute what the plain PyTorch ops would.
+form that runs the encoders over a whole sequence. Every forward here is plain PyTorch ops, and
+`model(x)` runs exactly them. Module and parameter names follow the published checkpoints key for
+key, so they load with strict=True.
+
+The kit's training loop and inference (relpose.train.train_epochs, relpose.evaluate.predict_sequence)
+opt into faster forms of these modules for the CPU, visibly: `with fastpaths.accelerated(model):`
+swaps in subclasses (relpose.fastpaths) that compute the same with other kernels (convolutions as
+matrix products, cheaper dropout masks, no bias add before batch norm) and swaps back after; same
+parameters, same state_dict. tests/test_fastpaths.py checks both forms agree.
 """
 from __future__ import annotations
 
@@ -24,10 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from relpose import fastpaths
 from relpose.encoding import ROOT_JOINT, channels_per_joint, group_channels
 from relpose.errors import UserError
-from relpose.fastpaths import Dropout, linear_bn
 from relpose.config_rules import MODEL_RULES, SettingError, check_rules
 from relpose.stored_config import check_stored_config, stored_key_error
 from relpose.skeleton import H36M_17, BodyGroup
@@ -167,6 +170,9 @@ class TemporalEncoder(nn.Module):
     Per block: a width-w convolution (the receptive field grows w-fold), batch norm, leaky ReLU, dropout,
     then a 1x1 convolution with the same, and a residual connection that keeps the middle (or, causal,
     the last) frame of each group of w.
+
+    Fast form (relpose.fastpaths.MatmulTemporalEncoder, swapped in by the kit's training and inference):
+    this forward in (B, L, C) layout, each convolution one matrix product, faster on the CPU at these widths.
     """
 
     def __init__(self, in_channels: int, latent_dim: int, filter_widths=(3, 3, 3, 3, 3), channels: int = 256,
@@ -176,7 +182,7 @@ class TemporalEncoder(nn.Module):
         self.causal = causal
         self.dense = dense
         self.geometry = layer_geometry(self.filter_widths, causal)[1:]   # the blocks after expand_conv
-        self.drop = Dropout(dropout)
+        self.drop = nn.Dropout(dropout)
         # Registration order = state_dict key order of the published checkpoints.
         self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
         self.shrink = nn.Conv1d(channels, latent_dim, 1)
@@ -206,6 +212,7 @@ class TemporalEncoder(nn.Module):
             bn.momentum = momentum
 
     def _act(self, x, bn):
+        """Batch norm, leaky ReLU, dropout: what follows every convolution but the last."""
         return self.drop(F.leaky_relu(bn(x), LRELU_SLOPE, inplace=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -214,8 +221,6 @@ class TemporalEncoder(nn.Module):
             raise ValueError(f"expected windows of {self.receptive_field()} frames, got shape {tuple(x.shape)}")
         if self.dense:
             return self.forward_sequence(x)[:, :, 0]
-        if fastpaths.use_matmul_convolutions(x):
-            return self._forward_channels_last(x)
         x = self._act(self.expand_conv(x), self.expand_bn)
         for i, (w, dilation, _, shift) in enumerate(self.geometry):
             # In the strided domain one step is `dilation` frames, so the causal shift is shift // dilation steps.
@@ -223,19 +228,6 @@ class TemporalEncoder(nn.Module):
             x = self._act(self.layers_conv[2 * i](x), self.layers_bn[2 * i])
             x = res + self._act(self.layers_conv[2 * i + 1](x), self.layers_bn[2 * i + 1])
         return self.shrink(x)[:, :, 0]
-
-    def _forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
-        """`forward` in (B, L, C) layout, each convolution one matrix product (relpose.fastpaths)."""
-        def act(y, bn):
-            b, length, c = y.shape
-            return self._act(y.reshape(b * length, c), bn).view(b, length, c)
-
-        x = act(fastpaths.strided_conv(x.transpose(1, 2), self.expand_conv, self.filter_widths[0]), self.expand_bn)
-        for i, (w, dilation, _, shift) in enumerate(self.geometry):
-            res = x[:, shift // dilation + w // 2::w]
-            x = act(fastpaths.strided_conv(x, self.layers_conv[2 * i], w), self.layers_bn[2 * i])
-            x = res + act(fastpaths.pointwise_conv(x, self.layers_conv[2 * i + 1]), self.layers_bn[2 * i + 1])
-        return fastpaths.pointwise_conv(x, self.shrink)[:, 0]
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """Dilated whole-sequence form: (B, C, T + RF - 1) -> (B, latent, T), same weights as `forward`."""
@@ -251,7 +243,9 @@ class TemporalEncoder(nn.Module):
 # --- fully connected blocks (global encoder, fusion, decoders) ------------------------------------------------
 
 class ResidualFC(nn.Module):
-    """Two linear layers with batch norm, leaky ReLU and dropout, plus a skip connection."""
+    """Two linear layers with batch norm, leaky ReLU and dropout, plus a skip connection.
+
+    Fast form (relpose.fastpaths.BiasFreeResidualFC): no bias add before training-mode batch norm on the CPU."""
 
     def __init__(self, size: int, p_dropout: float):
         super().__init__()
@@ -259,16 +253,18 @@ class ResidualFC(nn.Module):
         self.batch_norm1 = nn.BatchNorm1d(size)
         self.w2 = nn.Linear(size, size)
         self.batch_norm2 = nn.BatchNorm1d(size)
-        self.drop = Dropout(p_dropout)
+        self.drop = nn.Dropout(p_dropout)
 
     def forward(self, x):
-        y = self.drop(F.leaky_relu(linear_bn(x, self.w1, self.batch_norm1), LRELU_SLOPE, inplace=True))
-        y = self.drop(F.leaky_relu(linear_bn(y, self.w2, self.batch_norm2), LRELU_SLOPE, inplace=True))
+        y = self.drop(F.leaky_relu(self.batch_norm1(self.w1(x)), LRELU_SLOPE, inplace=True))
+        y = self.drop(F.leaky_relu(self.batch_norm2(self.w2(y)), LRELU_SLOPE, inplace=True))
         return x + y
 
 
 class FCBlock(nn.Module):
-    """Linear -> BN -> lrelu -> dropout, `block_num` residual blocks, then a linear output layer."""
+    """Linear -> BN -> lrelu -> dropout, `block_num` residual blocks, then a linear output layer.
+
+    Fast form (relpose.fastpaths.BiasFreeFCBlock): no bias add before training-mode batch norm on the CPU."""
 
     def __init__(self, channel_in: int, channel_out: int, linear_size: int = 1024, block_num: int = 1,
                  p_dropout: float = 0.25):
@@ -277,10 +273,10 @@ class FCBlock(nn.Module):
         self.bn_1 = nn.BatchNorm1d(linear_size)
         self.fc_2 = nn.Linear(linear_size, channel_out)
         self.layers = nn.ModuleList([ResidualFC(linear_size, p_dropout) for _ in range(block_num)])
-        self.drop = Dropout(p_dropout)
+        self.drop = nn.Dropout(p_dropout)
 
     def forward(self, x):
-        x = self.drop(F.leaky_relu(linear_bn(x, self.fc_1, self.bn_1), LRELU_SLOPE, inplace=True))
+        x = self.drop(F.leaky_relu(self.bn_1(self.fc_1(x)), LRELU_SLOPE, inplace=True))
         for block in self.layers:
             x = block(x)
         return self.fc_2(x)

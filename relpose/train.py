@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoints
+from . import checkpoints, fastpaths
 from .config_rules import PYTHON_TERMS, TRAIN_RULES, Terms, check_rules
 from .datasets import PoseDataset, without_trajectory
 from .errors import CheckpointError, UserError
@@ -239,8 +239,9 @@ def train_epochs(model, sampler: WindowSampler, optimizer: torch.optim.Optimizer
     for epoch in range(start_epoch, cfg.epochs):
         _prepare_epoch(model, core, cfg, epoch)
         t0 = time.perf_counter()
-        loss_sum, frames = _run_batches(model, sampler, optimizer, cfg, epoch, t0, device=device,
-                                        show=progress and dist.is_main, progress=progress)
+        with fastpaths.accelerated(core):   # the CPU fast forms of the model's modules: the same computation, faster
+            loss_sum, frames = _run_batches(model, sampler, optimizer, cfg, epoch, t0, device=device,
+                                            show=progress and dist.is_main, progress=progress)
         if dist.enabled:
             _take_rank0_buffers(core)
         seconds = time.perf_counter() - t0

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from relpose import fastpaths
 from relpose.errors import UserError
 from relpose.model import (FCBlock, ModelConfig, RIEModel, TemporalEncoder, causal_shift, forward_dilated_sequence,
                            layer_geometry, receptive_field)
@@ -35,6 +36,12 @@ def randomise_bn(model, seed=0):
             m.weight.data.copy_(torch.randn(m.weight.shape, generator=g) * 0.5 + 1)
             m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.3)
     return model
+
+
+# The numerical tests below hold for the model's plain modules and for the CPU fast forms the kit's loops swap in
+# (relpose.fastpaths; tests/test_fastpaths.py compares the two directly).
+FORMS = {"plain": lambda module: module, "accelerated": fastpaths.accelerate}
+both_forms = pytest.mark.parametrize("form", sorted(FORMS))
 
 
 def all_windows(seq, rf):
@@ -195,9 +202,10 @@ def test_encoder_prefixes_cover_encoder_tensors():
 
 # --- numerics -------------------------------------------------------------------------------------------------
 
-def test_output_shape_and_batch_independence():
+@both_forms
+def test_output_shape_and_batch_independence(form):
     torch.manual_seed(0)
-    model = randomise_bn(RIEModel(small(stage=3))).eval()
+    model = FORMS[form](randomise_bn(RIEModel(small(stage=3))).eval())
     x = torch.randn(6, 9, 17, 2)
     with torch.no_grad():
         batched = model(x)
@@ -207,15 +215,20 @@ def test_output_shape_and_batch_independence():
     assert_float32_close(batched, single, n_terms=256)
 
 
-def test_wrong_window_length_is_rejected():
+@both_forms
+def test_wrong_window_length_is_rejected(form):
+    model = FORMS[form](RIEModel(small()))
     with pytest.raises(ValueError, match="9"):
-        RIEModel(small())(torch.randn(2, 7, 17, 2))
+        model(torch.randn(2, 7, 17, 2))
+    with pytest.raises(ValueError, match="expected windows of 9 frames"):
+        model.LocalLayer_Torso(torch.randn(2, 30, 7))
 
 
+@both_forms
 @pytest.mark.parametrize("causal", [False, True])
-def test_skip_path_reads_centre_or_last_frame(causal):
+def test_skip_path_reads_centre_or_last_frame(causal, form):
     """With the residual branches silenced, the encoder sees a single frame: centre, or last when causal."""
-    enc = TemporalEncoder(1, 1, (3, 3, 3), channels=1, dropout=0.0, causal=causal).eval()
+    enc = FORMS[form](TemporalEncoder(1, 1, (3, 3, 3), channels=1, dropout=0.0, causal=causal).eval())
     with torch.no_grad():
         enc.expand_conv.weight.zero_()
         enc.expand_conv.weight[0, 0, 2 if causal else 1] = 1.0  # pick one frame of each group of 3
@@ -229,12 +242,17 @@ def test_skip_path_reads_centre_or_last_frame(causal):
     assert enc(frames).item() == pytest.approx(expected * bn_scale, rel=1e-6)
 
 
-def test_fcblock_matches_hand_written_forward():
+@both_forms
+@pytest.mark.parametrize("training", [False, True])
+def test_fcblock_matches_hand_written_forward(training, form):
+    """Linear, batch norm (running statistics in eval mode, the batch's in training), leaky ReLU, residual blocks."""
     torch.manual_seed(0)
-    block = randomise_bn(FCBlock(6, 4, linear_size=8, block_num=2)).eval()
+    block = FORMS[form](randomise_bn(FCBlock(6, 4, linear_size=8, block_num=2, p_dropout=0.0)).train(training))
     x = torch.randn(5, 6)
 
     def bn(m, v):
+        if training:
+            return (v - v.mean(0)) / torch.sqrt(v.var(0, unbiased=False) + m.eps) * m.weight + m.bias
         return (v - m.running_mean) / torch.sqrt(m.running_var + m.eps) * m.weight + m.bias
 
     h = F.leaky_relu(bn(block.bn_1, block.fc_1(x)), 0.2)
@@ -243,11 +261,13 @@ def test_fcblock_matches_hand_written_forward():
         y = F.leaky_relu(bn(layer.batch_norm2, layer.w2(y)), 0.2)
         h = h + y
     with torch.no_grad():
+        # (training: a sum of 5 rows and a division by their spread; default float32 tolerances)
         torch.testing.assert_close(block(x), block.fc_2(h))
 
 
-def test_decoder_outputs_are_scattered_to_skeleton_order():
-    model = RIEModel(small(stage=1)).eval()
+@both_forms
+def test_decoder_outputs_are_scattered_to_skeleton_order(form):
+    model = FORMS[form](RIEModel(small(stage=1)).eval())
     with torch.no_grad():
         for i, dec in enumerate(model.decoders()):
             dec.fc_2.weight.zero_()
@@ -259,8 +279,9 @@ def test_decoder_outputs_are_scattered_to_skeleton_order():
     assert torch.equal(out[:, 0], owner.view(1, 17, 1).expand(2, 17, 3))
 
 
-def test_fusion_blocks_read_the_other_parts_in_group_order():
-    model = RIEModel(small(stage=3)).eval()
+@both_forms
+def test_fusion_blocks_read_the_other_parts_in_group_order(form):
+    model = FORMS[form](RIEModel(small(stage=3)).eval())
     seen = {}
     for i, enc in enumerate(model.local_encoders()):
         enc.register_forward_hook(lambda m, inp, out, i=i: torch.full_like(out, float(i + 1)))
@@ -276,10 +297,11 @@ def test_fusion_blocks_read_the_other_parts_in_group_order():
 
 @pytest.mark.parametrize("encoding,same", [("raw", True), ("raw+pos", True), ("raw+pos+temp", False)])
 @pytest.mark.parametrize("causal,dense", [(False, False), (True, False), (False, True)])
-def test_dilated_sequence_form_matches_windows_unless_temporal(encoding, same, causal, dense):
+@both_forms
+def test_dilated_sequence_form_matches_windows_unless_temporal(encoding, same, causal, dense, form):
     torch.manual_seed(1)
     cfg = small(filter_widths=(3, 3, 3), stage=3, encoding=encoding, causal=causal, dense=dense)
-    model = randomise_bn(RIEModel(cfg)).eval()
+    model = FORMS[form](randomise_bn(RIEModel(cfg)).eval())
     seq = torch.randn(1, 20 + 26, 17, 2)
     with torch.no_grad():
         whole = forward_dilated_sequence(model, seq)
@@ -291,8 +313,9 @@ def test_dilated_sequence_form_matches_windows_unless_temporal(encoding, same, c
         assert (whole[0] - windowed).abs().max() > 1e-2
 
 
-def test_follows_module_device_and_dtype():
-    model = RIEModel(small(stage=3)).double().eval()
+@both_forms
+def test_follows_module_device_and_dtype(form):
+    model = FORMS[form](RIEModel(small(stage=3)).double().eval())
     out = model(torch.randn(2, 9, 17, 2, dtype=torch.float64))
     assert out.dtype == torch.float64
     assert model.others_index.dtype == torch.long and "others_index" not in model.state_dict()
