@@ -271,25 +271,32 @@ def claims(result: AblationResult, ours: str = "raw+pos+temp", baseline: str = B
 
 
 def plot_curves(result: AblationResult, perturbations=None):
-    """One panel per perturbation: mean MPJPE (mm) over the seeds with its 95% interval, per variant."""
+    """One panel per perturbation (two a row): mean MPJPE (mm) over the seeds with its 95% interval, per
+    variant; the variants' intervals sit side by side at each level, so that they do not hide each other."""
     import matplotlib.pyplot as plt
     from .robustness import AXIS_LABELS
 
     names = list(perturbations or result.curves)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
-    for ax, p in zip(axes[0], names):
+    cols = min(2, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, p in zip(axes.flat, names):
         levels = np.asarray(result.levels[p], dtype=float)
         order = np.argsort(levels)
-        for e, per_level in result.curve_intervals(p).items():
+        variants = result.curve_intervals(p)
+        step = 0.015 * (np.ptp(levels) or 1.0)   # a small shift per variant along the level axis
+        for i, (e, per_level) in enumerate(variants.items()):
             mean = np.array([r.mean for r in per_level])[order]
             half = np.nan_to_num(np.array([r.half_width for r in per_level]))[order]
-            ax.plot(levels[order], mean, marker="o", ms=3, label=e)
-            ax.fill_between(levels[order], mean - half, mean + half, alpha=0.15)
+            shift = (i - (len(variants) - 1) / 2) * step
+            ax.errorbar(levels[order] + shift, mean, yerr=half, marker="o", ms=4, capsize=3, label=e)
         ax.set_xlabel(AXIS_LABELS[p])
         ax.set_ylabel("MPJPE (mm)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"mean and 95% interval over {len(result.seeds)} seeds", fontsize=9)
+    axes.flat[0].legend(fontsize=10)
+    fig.suptitle(f"mean and 95% interval over {len(result.seeds)} seeds", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -299,17 +306,17 @@ def plot_speed(result: AblationResult, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(4.6, 3.0))
+        _, ax = plt.subplots(figsize=(6.4, 3.6))
     edges = np.asarray(result.speed_edges)
     centres = np.arange(len(result.speed_frames))
     for i, (e, per_bin) in enumerate(result.speed_intervals().items()):
         mean = [r.mean for r in per_bin]
         half = np.nan_to_num([r.half_width for r in per_bin])
         ax.errorbar(centres + (i - 1.5) * 0.08, mean, yerr=half, marker="o", ms=3, capsize=2, label=e)
-    ax.set_xticks(centres, [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])], fontsize=7)
+    ax.set_xticks(centres, [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])])
     ax.set_xlabel("root speed in the 2D input (px per 50 fps frame)")
     ax.set_ylabel("per-frame MPJPE (mm)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=10)
     ax.figure.tight_layout()
     return ax.figure

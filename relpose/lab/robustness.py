@@ -275,14 +275,18 @@ def plot_perturbation_examples(pose_2d, skeleton, levels: dict, res_w: int = 100
     from ..cameras import image_coordinates
 
     pose = _check_poses(np.asarray(pose_2d)[None])
-    fig, axes = plt.subplots(1, len(levels), figsize=(2.4 * len(levels), 2.8), squeeze=False)
-    for ax, (name, level) in zip(axes[0], levels.items()):
+    cols = min(2, len(levels))   # two panels a row: each large enough to read at the stored size
+    rows = -(-len(levels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[len(levels):]:
+        ax.set_visible(False)
+    for ax, (name, level) in zip(axes.flat, levels.items()):
         moved = perturb(pose, name, level, res_w=res_w, seed=seed)
         both = [image_coordinates(p[0], res_w, res_h) for p in (pose, moved)]
         for px, style in zip(both, (dict(color="0.7", lw=3), dict(color="C3", lw=1.5))):
             for child, parent in skeleton.bones():
                 ax.plot(px[[child, parent], 0], px[[child, parent], 1], **style)
-        ax.set_title(describe(name, level), fontsize=9)
+        ax.set_title(describe(name, level))
         lo, hi = np.concatenate(both).min(axis=0) - 40, np.concatenate(both).max(axis=0) + 40
         half = (hi - lo).max() / 2   # a square window around both poses
         (cx, cy) = (lo + hi) / 2
@@ -290,7 +294,7 @@ def plot_perturbation_examples(pose_2d, skeleton, levels: dict, res_w: int = 100
         ax.set_ylim(cy + half, cy - half)   # image y points down
         ax.set_aspect("equal")
         ax.set_xlabel("x (px)")
-    axes[0][0].set_ylabel("y (px)")
+        ax.set_ylabel("y (px)")
     fig.tight_layout()
     return fig
 
