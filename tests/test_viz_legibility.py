@@ -100,9 +100,14 @@ def test_measure_shown_figures_adds_the_measurements_to_the_kernels_png(monkeypa
     class Shell:
         display_formatter = DisplayFormatter()
 
+    import matplotlib
+    import matplotlib.pyplot as plt
+
     shell = Shell()
     shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: "iVBORw0KGgo=")  # the inline printer
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "module://matplotlib_inline.backend_inline")
+    monkeypatch.setattr(plt, "switch_backend", lambda name: None)   # a kernel's inline backend, without a kernel
     assert notebook.measure_shown_figures() and notebook.measure_shown_figures()   # the second call changes nothing
     fig = figure(dpi=72)
     fig.add_subplot().plot([0, 1])
@@ -110,5 +115,7 @@ def test_measure_shown_figures_adds_the_measurements_to_the_kernels_png(monkeypa
     assert data["image/png"] == "iVBORw0KGgo="
     measured = metadata["image/png"][legibility.METADATA_KEY]
     assert measured["text_px"] == pytest.approx(10.0) and len(measured["panels_px"]) == 1
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
+    assert notebook.measure_shown_figures() is False                   # no inline backend: no figure is stored
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     assert notebook.measure_shown_figures() is False                   # outside a kernel: nothing to do

@@ -92,8 +92,14 @@ def measure_shown_figures() -> bool:
     shell = get_ipython()
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
-    import matplotlib.pyplot  # noqa: F401  (the inline backend registers its PNG printer when pyplot loads)
+    import matplotlib
+    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
+
+    backend = matplotlib.get_backend()
+    if "inline" not in backend:
+        return False   # another backend shows figures in windows, or not at all
+    plt.switch_backend(backend)   # load it now: the inline backend registers its PNG printer as it loads
 
     formatter = shell.display_formatter.formatters["image/png"]
     try:
