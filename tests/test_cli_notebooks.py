@@ -14,14 +14,20 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from relpose.cli import notebooks
 from relpose.viz.figure_json import PLOTLY_MIME, compact_plotly_json, round_number
 
-WIDGET = {"application/vnd.jupyter.widget-view+json": {"model_id": "ab12", "version_major": 2, "version_minor": 0},
-          "text/plain": "VBox(children=(...))"}
-PNG = {"image/png": base64.b64encode(b"\x89PNG fake").decode(), "text/plain": "[picture]"}
+WIDGET = {"application/vnd.jupyter.widget-view+json": {"model_id": "ab12", "version_major": 2, "version_minor": 0}}
+WIDGET_WITH_TEXT = {**WIDGET, "text/plain": "VBox(children=(...))"}   # as a bare widget displays itself
+
+
+def picture(content=b"fake"):
+    return {"image/png": base64.b64encode(b"\x89PNG " + content).decode(), "text/plain": "[picture]"}
+
+
+PNG = picture()
 
 
 def figure_output(with_image=True, x=(653.9000244140625, 1.0, 0.123456789)):
     data = {PLOTLY_MIME: {"data": [{"type": "scatter", "x": list(x), "y": [0.5, 2.0, -0.0]}], "layout": {}}}
-    return new_output("display_data", data={**data, **(PNG if with_image else {})})
+    return new_output("display_data", data={**data, **(picture(b"figure") if with_image else {})})
 
 
 def write(tmp_path, cells, name="nb.ipynb", **metadata):
@@ -104,7 +110,7 @@ def test_check_accepts_a_notebook_with_pictures_beside_figures_and_widgets(tmp_p
         code("fig", figure_output()),
         code("explorer", new_output("display_data", data=WIDGET), new_output("display_data", data=PNG)),
         code("controls", new_output("display_data", data=WIDGET), new_output("stream", name="stdout", text="ok\n"),
-             new_output("display_data", data=PNG)),  # the picture later in the same cell
+             new_output("display_data", data=picture(b"controls"))),  # the picture later in the same cell
         code("print(path)", new_output("stream", name="stdout", text="wrote checkpoint/quick/stage_1.bin\n")),
     ])
     notebooks.normalise(str(path))
@@ -123,6 +129,7 @@ def test_check_reports_each_problem(tmp_path, capsys):
                                                       "text/plain": "/root/data"})),
         code("1 / 0", new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])),
         new_code_cell("never_run()"),
+        code("controls", new_output("display_data", data=WIDGET_WITH_TEXT), new_output("display_data", data=PNG)),
     ])
     problems = notebooks.check(str(path))
     assert problems[0].startswith("not normalised: run `python -m relpose.cli.notebooks normalise")
@@ -134,9 +141,13 @@ def test_check_reports_each_problem(tmp_path, capsys):
     assert any(p.startswith("code cell 5 output holds an absolute path (/home/ana/n.ipynb, /root/data)")
                for p in problems)
     assert "code cell 6 stores an error" in problems and "code cell 7 was never run" in problems
-    assert len(problems) == 8
+    assert any(p.startswith("code cell 8 stores a widget with its text form, which readers without a kernel see")
+               for p in problems)
+    assert any(p.startswith("code cell 8 stores the same picture as code cell 3: show a figure once")
+               for p in problems)
+    assert len(problems) == 10
     notebooks.normalise(str(path))
-    assert len(notebooks.check(str(path))) == 7  # normalising fixes only the form
+    assert len(notebooks.check(str(path))) == 9  # normalising fixes only the form
     assert notebooks.main(["check", str(path)]) == 1
     assert "nb.ipynb: code cell 1 stores a Plotly figure" in capsys.readouterr().out
 

@@ -15,6 +15,7 @@ from relpose.lab.intervals import LOWER, HIGHER, UNDECIDED
 from relpose.lab.presets import Preset
 from relpose.lab.settings import Settings
 from relpose.train import TrainConfig
+from relpose.viz import legibility
 from relpose.weights import load_model
 
 TINY = Preset("tiny", (3, 3), 16, 16, 32, {1: TrainConfig(stage=1, epochs=1, batch_size=256, downsample=4, subset=0.3)})
@@ -99,8 +100,10 @@ def test_figures_have_one_panel_per_perturbation_and_labelled_axes(tiny_ablation
     fig = ab.plot_curves(r)
     assert [a.get_xlabel() for a in fig.axes] == ["translation (px)", "noise σ (px)"]
     assert all(a.get_ylabel() == "MPJPE (mm)" for a in fig.axes)
+    assert legibility.problems(legibility.measure(fig, dpi=72)) == []   # as a notebook stores it
     fig = ab.plot_speed(r)
     assert "px" in fig.axes[0].get_xlabel() and len(fig.axes[0].get_xticklabels()) == 3
+    assert legibility.problems(legibility.measure(fig, dpi=72)) == []
 
 
 # ----------------------------------------------------------------------------- the ablation's checkpoints

@@ -93,15 +93,15 @@ def test_take_motion_stats_of_a_walk():
     assert row.mpjve_mm == pytest.approx(0.0, abs=1e-3)
     assert row.root_speed_m_s == pytest.approx(speed, rel=1e-4)
     assert row.root_range_m == pytest.approx(speed * t[-1] / 2, rel=1e-4)  # half the path from its middle
-    assert row.local_range_m == pytest.approx(0.0, abs=1e-6)               # a rigid pose does not move locally
+    assert row.local_std_m == pytest.approx(0.0, abs=1e-6)               # a rigid pose does not move locally
 
 
-def test_local_range_measures_joint_spread():
+def test_local_std_is_the_joints_standard_deviation():
     frames = 200
     target = np.zeros((frames, 17, 3))
     target[:, 4, 0] = np.where(np.arange(frames) % 2 == 0, 0.1, -0.1)   # one joint swinging +-10 cm
     (row,) = take_motion_stats([take(target, target)], fps=50)
-    assert row.local_range_m == pytest.approx(0.1 / 16, rel=1e-5)    # std 0.1 on one of 16 joints
+    assert row.local_std_m == pytest.approx(0.1 / 16, rel=1e-5)    # std 0.1 on one of 16 joints
     assert row.mpjpe_mm == 0 and row.mpjve_mm == 0
 
 

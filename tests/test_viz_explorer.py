@@ -6,6 +6,7 @@ import pytest
 
 from relpose import viz
 from relpose.errors import UserError
+from relpose.viz import legibility
 from relpose.skeleton import H36M_17
 from viz_helpers import bones_of_trace, random_sequence
 
@@ -160,7 +161,9 @@ def test_static_picture_is_a_frame_strip_of_the_shown_sequence(explorer_data):
     errors = np.linalg.norm(root_relative(pred) - root_relative(seq.poses_3d), axis=-1).mean(axis=1) * 1000
     assert scenes[2].get_title() == f"MPJPE {errors[24]:.1f} mm"
     assert [a.get_title() for a in flat] == ["frame 0", "frame 7", "frame 24"]
-    assert len(ex.static_picture().axes) == 8  # four frames by default
+    default = ex.static_picture()
+    assert len(default.axes) == 6  # three frames by default
+    assert legibility.problems(legibility.measure(default, viz.static.DPI)) == []  # as stored in a notebook
     with pytest.raises(UserError, match=r"frames must lie in 0\.\.24"):
         ex.static_picture(frames=[3, 25])
 
@@ -173,5 +176,6 @@ def test_explorer_shows_its_picture_after_the_widget(explorer_data, monkeypatch)
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
     ex._ipython_display_()
-    assert shown[0] is ex.widget
+    assert shown[0] == viz.notebook.widget_bundle(ex.widget)   # the widget's view, without its text form
+    assert set(shown[0]) == {viz.notebook.WIDGET_MIME}
     assert set(shown[1]) == {"image/png", "text/plain"} and "S1 · Eating · camera 0" in shown[1]["text/plain"]

@@ -125,22 +125,36 @@ def test_register_renderer_becomes_a_plotly_renderer():
     assert bundle[PLOTLY_MIME]["data"][0]["y"] == [1.25, 2] and "image/png" in bundle
 
 
-def test_show_widget_displays_the_widget_then_its_picture(monkeypatch):
+class FakeWidget:
+    """What show_widget reads of an ipywidgets widget: its display bundle."""
+    def _repr_mimebundle_(self, **kwargs):
+        return {"text/plain": "VBox(children=(...))", viz.notebook.WIDGET_MIME: {"model_id": "ab12"}}
+
+
+def test_show_widget_displays_the_widget_view_alone_then_its_measured_picture(monkeypatch):
     import IPython.display
     from matplotlib.figure import Figure
 
+    from relpose.viz.legibility import METADATA_KEY
+
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append((obj, kw)))
-    picture = Figure(figsize=(2, 1), dpi=72)
+    picture = Figure(figsize=(4, 3), dpi=100)   # saved at 72 dpi: 288 x 216 px
     picture.add_subplot().plot([0, 1])
-    widget = object()
-    viz.show_widget(widget, lambda: picture, caption="a line")
-    assert shown[0] == (widget, {})
+    viz.show_widget(FakeWidget(), lambda: picture, caption="a line")
+    assert shown[0] == ({viz.notebook.WIDGET_MIME: {"model_id": "ab12"}}, {"raw": True})  # no text form
     bundle, options = shown[1]
-    assert options == {"raw": True} and bundle["text/plain"] == "[a line]"
+    assert options["raw"] is True and bundle["text/plain"] == "[a line]"
     with Image.open(io.BytesIO(base64.b64decode(bundle["image/png"]))) as im:
-        assert im.size == (144, 72)
+        assert im.size == (288, 216)
+    measured = options["metadata"]["image/png"][METADATA_KEY]
+    assert measured["text_px"] == pytest.approx(10.0)   # matplotlib's 10 pt tick labels at 72 dpi
+    (w, h), = measured["panels_px"]
+    assert 0.6 * 288 < w < 288 and 0.6 * 216 < h < 216 and measured["scenes_px"] == []
     assert viz.picture_bundle(b"\x89PNG")["image/png"] == base64.b64encode(b"\x89PNG").decode()
+    shown.clear()
+    viz.show_widget(FakeWidget(), b"\x89PNG")   # PNG bytes: shown, nothing to measure
+    assert shown[1][1] == {"raw": True, "metadata": None}
 
 
 def test_skeleton_drawing_helpers_draw_every_bone_in_side_colours():

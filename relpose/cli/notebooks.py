@@ -21,8 +21,10 @@ Plotly figure data is stored as plain, rounded numbers (relpose.viz.figure_json)
 than float32's `653.9000244140625`, and lists rather than base64 typed arrays.
 
 `check` reports a notebook that is not normalised, a Plotly output without a static image, a
-widget without a static picture after it in its cell, an output holding a machine's
-absolute path, errors, cells never run and outputs too large for git.
+widget without a static picture after it in its cell, a widget stored with its text form (which a
+reader without a kernel sees as `VBox(children=(...` above the picture), the same picture stored twice,
+an output holding a machine's absolute path, errors, cells never run and outputs too large for git.
+Whether the pictures are legible (text and panel sizes) is tests/test_static_images.py's business.
 """
 from __future__ import annotations
 
@@ -159,8 +161,11 @@ def normalise(path: str) -> bool:
 # The environment the stored outputs come from: quick mode, no progress bars (they would be widgets
 # without state; a person running the notebook sees them), MKL's default code branch and quick mode's two
 # threads. `make test` checks them under other settings (see the Makefile), as another CPU would run them.
+# MPLBACKEND is removed too: the Makefile exports MPLBACKEND=Agg, under which a kernel shows no matplotlib
+# figure at all; without it the kernel uses its inline backend, as JupyterLab's does.
 STORED_OUTPUT_ENVIRONMENT = {"RELPOSE_MODE": None, "RELPOSE_EPOCHS": None, "RELPOSE_PROGRESS": "0",
-                             "MKL_CBWR": None, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None}
+                             "MKL_CBWR": None, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None,
+                             "MPLBACKEND": None}
 
 
 def _apply(changes: dict) -> None:
@@ -230,6 +235,9 @@ def output_problems(index: int, outputs: list) -> list[str]:
         if WIDGET_MIME in data and not _has_picture(outputs[k:]):
             problems.append(f"code cell {index} stores a widget without a static picture after it "
                             "(relpose.viz.show_widget(widget, picture))")
+        if WIDGET_MIME in data and "text/plain" in data:
+            problems.append(f"code cell {index} stores a widget with its text form, which readers without a kernel "
+                            "see above its picture (relpose.viz.show_widget(widget, picture) stores the view alone)")
         paths = sorted({m for s in _output_strings(output) for m in ABSOLUTE_PATH.findall(s)})
         if paths:
             problems.append(f"code cell {index} output holds an absolute path ({', '.join(paths[:3])}); "
@@ -249,6 +257,7 @@ def check(path: str) -> list[str]:
     if normalised_text(text) != text:
         problems.append(f"not normalised: run `{shell_command(['python', '-m', 'relpose.cli.notebooks', 'normalise', path_argument(path)])}`")
     total = 0
+    seen_pictures: dict[str, int] = {}
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not code or "parameters" not in code[0].get("metadata", {}).get("tags", []):
         problems.append("first code cell is not tagged 'parameters'")
@@ -262,6 +271,15 @@ def check(path: str) -> list[str]:
         if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
             problems.append(f"code cell {i} stores an error")
         problems += output_problems(i, c.get("outputs", []))
+        for output in c.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png is None:
+                continue
+            png = "".join(png) if isinstance(png, list) else png
+            if png in seen_pictures:
+                problems.append(f"code cell {i} stores the same picture as code cell {seen_pictures[png]}: show a "
+                                "figure once (a function that draws and returns it shows it twice: plt.show() and Out)")
+            seen_pictures.setdefault(png, i)
     if total > MAX_NOTEBOOK_OUTPUT:
         problems.append(f"{total // 1000} kB of outputs in total")
     return problems

@@ -107,7 +107,8 @@ class TakeMotion:
     mpjve_mm: float
     root_speed_m_s: float   # mean speed of the root joint (global motion)
     root_range_m: float     # largest distance of the root from its mean position
-    local_range_m: float    # mean over joints of the root-relative joint's spread (std, local motion)
+    local_std_m: float      # mean over joints of the root-relative joint's standard deviation (local motion):
+                            # the root-mean-square distance from its mean position, not a range
 
     @property
     def action_name(self) -> str:
@@ -131,11 +132,11 @@ def take_motion_stats(takes: list[TakePrediction], fps: float) -> list[TakeMotio
         else:
             mpjve, speed = float("nan"), 0.0
         root_range = float(np.linalg.norm(t.trajectory - t.trajectory.mean(axis=0), axis=-1).max())
-        # Spread of each non-root joint around its own mean, in 3D, then averaged over joints.
+        # Standard deviation of each non-root joint around its own mean, in 3D, then averaged over joints.
         local = t.target[:, 1:]
-        local_range = float(np.sqrt(((local - local.mean(axis=0)) ** 2).sum(axis=-1).mean(axis=0)).mean())
+        local_std = float(np.sqrt(((local - local.mean(axis=0)) ** 2).sum(axis=-1).mean(axis=0)).mean())
         rows.append(TakeMotion(t.subject, t.action, t.camera, len(t.prediction), float(err.mean()), mpjve,
-                               speed, root_range, local_range))
+                               speed, root_range, local_std))
     return rows
 
 
@@ -150,7 +151,7 @@ def pearson_r(x, y) -> float:
 
 
 def motion_by_action(rows: list[TakeMotion]) -> list[tuple[str, int, float, float, float]]:
-    """(action, frames, frame-weighted MPJPE mm, mean root speed m/s, mean local range m) per action."""
+    """(action, frames, frame-weighted MPJPE mm, mean root speed m/s, mean local std m) per action."""
     out = []
     for name in dict.fromkeys(r.action_name for r in rows):
         group = [r for r in rows if r.action_name == name]
@@ -158,7 +159,7 @@ def motion_by_action(rows: list[TakeMotion]) -> list[tuple[str, int, float, floa
         weights = frames / frames.sum()
         out.append((name, int(frames.sum()), float(np.dot(weights, [r.mpjpe_mm for r in group])),
                     float(np.dot(weights, [r.root_speed_m_s for r in group])),
-                    float(np.dot(weights, [r.local_range_m for r in group]))))
+                    float(np.dot(weights, [r.local_std_m for r in group]))))
     return out
 
 
@@ -166,7 +167,7 @@ def format_motion_table(rows: list[TakeMotion]) -> str:
     """Per-action error and motion, slowest root first, as an aligned text table."""
     table = [(name, frames, err, speed, local * 1000)
              for name, frames, err, speed, local in sorted(motion_by_action(rows), key=lambda r: r[3])]
-    return text_table(("Action", "frames", "MPJPE mm", "root m/s", "local mm"), table, widths=(14, 8, 10, 10, 10),
+    return text_table(("Action", "frames", "MPJPE mm", "root m/s", "local std mm"), table, widths=(14, 8, 10, 10, 14),
                       formats=("", "d", ".1f", ".2f", ".1f"))
 
 

@@ -125,15 +125,17 @@ def quick_mode_threads() -> int:
 def notebook_setup() -> None:
     """Small, stable notebook outputs: Plotly figures as rounded JSON (JupyterLab draws them; no 3 MB of
     plotly.js per notebook) with a static PNG beside it (relpose.viz.notebook), compact matplotlib PNGs,
-    short numpy prints."""
+    short numpy prints, and each matplotlib figure stored with its legibility measurements
+    (relpose.viz.legibility)."""
     import matplotlib
     import numpy as np
     import plotly.io as pio
 
-    from ..viz.notebook import register_renderer
+    from ..viz.notebook import measure_shown_figures, register_renderer
 
     pio.renderers.default = register_renderer()  # Plotly JSON (rounded) + a static PNG for readers without JS
     matplotlib.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (6.4, 3.6)})
+    measure_shown_figures()
     np.set_printoptions(precision=4, suppress=True, linewidth=110)
 
 

@@ -11,7 +11,10 @@ One module per concept; imports point down only (viz reads the core, never the l
 - `static`: the matplotlib twin of a Plotly figure (`static_figure`, `static_png`), no browser needed;
 - `figure_json`: Plotly JSON as notebooks store it (`compact_plotly_json`: rounded plain numbers);
 - `notebook`: the Plotly renderer that stores that twin as a PNG beside the figure's JSON
-  (`register_renderer`), and `show_widget(widget, picture)`;
+  (`register_renderer`), `show_widget(widget, picture)` (the widget without its text form, then its
+  picture) and `measure_shown_figures` (each matplotlib figure a kernel shows keeps its measurements);
+- `legibility`: a figure's smallest text and panel sizes in pixels of the stored image (`measure`), and
+  what is too small to read (`problems`);
 - `render`: the paper's `--render` animation as GIF/MP4 (matplotlib), `read_video`, `export_predictions`,
   `validate_selection`;
 - `curves`: training curves as a PNG (`--export-training-curves`), without touching matplotlib's backend;

@@ -133,7 +133,7 @@ class SequenceExplorer:
         errors = self._seq["errors"]
         return None if errors is None else errors[self.frame_slider.value]
 
-    def static_picture(self, frames=None, count: int = 4):
+    def static_picture(self, frames=None, count: int = 3):
         """A frame strip of the shown sequence as a matplotlib Figure, for readers without a kernel:
         per frame the 2D input in pixels above the root-relative 3D ground truth (light) and prediction.
 
@@ -141,6 +141,7 @@ class SequenceExplorer:
         """
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         seq = self._seq
         frames = np.linspace(0, seq["T"] - 1, count).round().astype(int) if frames is None else np.asarray(frames)
@@ -150,14 +151,13 @@ class SequenceExplorer:
         shown_2d = seq["pixels"][frames].reshape(-1, 2)  # crop the image to the person, the same for all frames
         (x0, y0), (x1, y1) = shown_2d.min(axis=0), shown_2d.max(axis=0)
         pad = 0.15 * max(x1 - x0, y1 - y0, 1.0)
-        fig = Figure(figsize=(2.4 * len(frames), 5.4), dpi=DPI)
+        fig = Figure(figsize=(3.6 * len(frames), 7.6), dpi=DPI)  # panels and text legible at the stored size
         FigureCanvasAgg(fig)
         for k, i in enumerate(frames):
             ax = fig.add_subplot(2, len(frames), k + 1)
             draw_skeleton_2d(ax, seq["pixels"][i], self.skeleton)
             ax.set(xlim=(x0 - pad, x1 + pad), ylim=(y1 + pad, y0 - pad), aspect="equal")  # image y points down
-            ax.tick_params(labelsize=7)
-            ax.set_title(f"frame {i}", fontsize=9)
+            ax.set_title(f"frame {i}", fontsize=11)
             ax3d = fig.add_subplot(2, len(frames), len(frames) + k + 1, projection="3d")
             for palette, name in ((1, "ground truth"), (0, "prediction")):
                 if name in view["poses"]:
@@ -166,14 +166,16 @@ class SequenceExplorer:
             ax3d.set(xlim=view["ranges"][0], ylim=view["ranges"][1], zlim=view["ranges"][2])
             ax3d.set_box_aspect((1, 1, 1))
             ax3d.view_init(*view_angles(DEFAULT_EYE))
-            ax3d.tick_params(labelsize=6, pad=0)
+            ax3d.tick_params(labelsize=10, pad=0)
+            for axis in (ax3d.xaxis, ax3d.yaxis, ax3d.zaxis):
+                axis.set_major_locator(MaxNLocator(3))
             if seq["errors"] is not None:
-                ax3d.set_title(f"MPJPE {seq['errors'][i].mean():.1f} mm", fontsize=9)
+                ax3d.set_title(f"MPJPE {seq['errors'][i].mean():.1f} mm", fontsize=11)
         s, a, c = seq["key"]
-        fig.suptitle(f"{s} · {a} · camera {c}: 2D input (px, cropped) and 3D (m, root-relative)", fontsize=10)
+        fig.suptitle(f"{s} · {a} · camera {c}: 2D input (px, cropped) and 3D (m, root-relative)", fontsize=11)
         if fig.axes[1].get_legend_handles_labels()[0]:
-            fig.legend(*fig.axes[1].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
-        fig.subplots_adjust(left=0.04, right=0.99, top=0.9, bottom=0.06, wspace=0.25, hspace=0.3)
+            fig.legend(*fig.axes[1].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=10, frameon=False)
+        fig.subplots_adjust(left=0.07, right=0.98, top=0.92, bottom=0.07, wspace=0.2, hspace=0.15)
         return fig
 
     # --- internals ------------------------------------------------------------------------------

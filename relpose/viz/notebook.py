@@ -9,7 +9,11 @@ a Plotly figure stored as JSON only is blank there, and a widget is the text `VB
   of its matplotlib twin (relpose.viz.static), which every other reader shows (and JupyterLab too,
   until the mouse reaches the figure).
 - `show_widget(widget, picture)` displays a widget and right after it a static picture of what it
-  shows (a matplotlib Figure); `SequenceExplorer` does this by itself.
+  shows (a matplotlib Figure); `SequenceExplorer` does this by itself. The widget is stored without
+  its text form (`VBox(children=(...`): a reader without a kernel would see that line above the picture.
+- `measure_shown_figures()` (the notebooks' setup calls it) stores the legibility measurements of
+  every matplotlib figure the kernel shows (relpose.viz.legibility) in its PNG's metadata, as
+  `show_widget` does for its picture; tests/test_static_images.py checks them.
 """
 from __future__ import annotations
 
@@ -19,9 +23,11 @@ import sys
 from plotly.io.base_renderers import PlotlyRenderer
 
 from .figure_json import PLOTLY_MIME, compact_plotly_json
-from .static import png_bytes, static_png
+from .legibility import METADATA_KEY, measure
+from .static import DPI, png_bytes, static_png
 
 RENDERER = "relpose"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 class StaticImageRenderer(PlotlyRenderer):
@@ -40,19 +46,73 @@ def register_renderer(name: str = RENDERER) -> str:
     return name
 
 
+def _png_and_measurements(picture) -> tuple[bytes, dict | None]:
+    """PNG bytes of `picture` (a matplotlib Figure or PNG bytes) and, for a Figure, its measurements."""
+    if isinstance(picture, bytes):
+        return picture, None
+    if "matplotlib.pyplot" in sys.modules:  # a pyplot figure would be shown a second time at the cell's end
+        sys.modules["matplotlib.pyplot"].close(picture)
+    return png_bytes(picture, dpi=DPI), measure(picture, DPI)
+
+
 def picture_bundle(picture, caption: str = "static picture of the widget above") -> dict:
     """A display bundle holding `picture` (a matplotlib Figure or PNG bytes) as image/png."""
-    if not isinstance(picture, bytes):
-        if "matplotlib.pyplot" in sys.modules:  # a pyplot figure would be shown a second time at the cell's end
-            sys.modules["matplotlib.pyplot"].close(picture)
-        picture = png_bytes(picture)
-    return {"image/png": base64.b64encode(picture).decode("ascii"), "text/plain": f"[{caption}]"}
+    png, _ = _png_and_measurements(picture)
+    return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"[{caption}]"}
+
+
+def widget_bundle(widget) -> dict:
+    """A widget's display bundle without its text form: nbconvert, GitHub and nbviewer have no widget
+    state and would print `VBox(children=(...` instead; JupyterLab draws the widget from the view alone."""
+    bundle = widget._repr_mimebundle_() or {}
+    return {WIDGET_MIME: bundle[WIDGET_MIME]} if WIDGET_MIME in bundle else {}
 
 
 def show_widget(widget, picture, caption: str = "static picture of the widget above") -> None:
     """Display `widget`, then a static picture of it (a matplotlib Figure or PNG bytes, or a function
-    returning one) for readers without a kernel."""
+    returning one) for readers without a kernel, with the picture's measurements in its metadata."""
     from IPython.display import display
 
-    display(widget)
-    display(picture_bundle(picture() if callable(picture) else picture, caption), raw=True)
+    view = widget_bundle(widget)
+    if view:
+        display(view, raw=True)
+    png, measured = _png_and_measurements(picture() if callable(picture) else picture)
+    display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"[{caption}]"}, raw=True,
+            metadata={"image/png": {METADATA_KEY: measured}} if measured else None)
+
+
+def measure_shown_figures() -> bool:
+    """Store every matplotlib figure the kernel shows with its measurements (relpose.viz.legibility) in the
+    PNG's metadata. True when done; False outside IPython or without an inline backend (e.g. under
+    MPLBACKEND=Agg no figure is shown, so there is nothing to measure)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    backend = matplotlib.get_backend()
+    if "inline" not in backend:
+        return False   # another backend shows figures in windows, or not at all
+    plt.switch_backend(backend)   # load it now: the inline backend registers its PNG printer as it loads
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        draw = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    if getattr(draw, "records_measurements", False):
+        return True
+
+    def png_with_measurements(figure):
+        png = draw(figure)
+        return None if png is None else (png, {METADATA_KEY: measure(figure)})
+
+    png_with_measurements.records_measurements = True
+    formatter.for_type(Figure, png_with_measurements)
+    return True

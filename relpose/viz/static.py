@@ -21,6 +21,7 @@ from .primitives import PALETTES, bone_sides
 
 DEFAULT_SIZE = (700, 450)  # plotly's size when the layout names none, in pixels
 DPI = 72  # one point is one pixel, as in plotly's layout
+TEXT_PX = 10  # the smallest text drawn: legible at the stored size (relpose.viz.legibility)
 MARGIN = {"l": 80, "r": 80, "t": 100, "b": 80}  # plotly's default margins (px)
 DEFAULT_EYE = {"x": 1.25, "y": 1.25, "z": 1.25}  # plotly's default 3D camera position
 
@@ -114,6 +115,8 @@ class _Canvas:
         return [x0, y0, max(x1 - x0, 1e-3), max(y1 - y0, 1e-3)]
 
     def scene(self, name: str):
+        from matplotlib.ticker import MaxNLocator
+
         if name not in self.axes:
             spec = self.layout.get(name) or {}
             domain = spec.get("domain") or {}
@@ -126,13 +129,15 @@ class _Canvas:
                 if rng:
                     set_lim(*rng)
                     ranges.append(abs(rng[1] - rng[0]))
-                set_label(_text(_get(spec, axis, "title")), fontsize=9, labelpad=-2)
+                set_label(_text(_get(spec, axis, "title")), fontsize=TEXT_PX, labelpad=-2)
             if spec.get("aspectmode") == "cube" or len(ranges) < 3:
                 ax.set_box_aspect((1, 1, 1))
             else:
                 ax.set_box_aspect([r / max(ranges) for r in ranges])
             ax.view_init(*view_angles(_get(spec, "camera", "eye") or DEFAULT_EYE))
-            ax.tick_params(labelsize=7, pad=0)
+            ax.tick_params(labelsize=TEXT_PX, pad=0)
+            for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # legible ticks, few enough not to overlap
+                axis.set_major_locator(MaxNLocator(4))
             self.axes[name] = ax
         return self.axes[name]
 
@@ -150,9 +155,9 @@ class _Canvas:
                 ax.set_xlim(*xaxis["range"])
             if yaxis.get("range"):
                 ax.set_ylim(*yaxis["range"])  # [high, low] keeps image space's y pointing down
-            ax.set_xlabel(_text(xaxis.get("title")), fontsize=9)
-            ax.set_ylabel(_text(yaxis.get("title")), fontsize=9)
-            ax.tick_params(labelsize=8)
+            ax.set_xlabel(_text(xaxis.get("title")), fontsize=TEXT_PX)
+            ax.set_ylabel(_text(yaxis.get("title")), fontsize=TEXT_PX)
+            ax.tick_params(labelsize=TEXT_PX)
             if yaxis.get("scaleanchor") == xref:
                 ax.set_aspect("equal", adjustable="box")
             self.axes[key] = ax
@@ -174,7 +179,10 @@ def _draw_scatter3d(canvas: _Canvas, trace: dict, fallback: str):
     line_colour, marker_colour = _line_and_marker(trace, fallback)
     label = trace.get("name") if trace.get("showlegend", True) is not False else None
     if "lines" in mode:
-        ax.plot(x, y, z, color=line_colour, linewidth=0.6 * (_get(trace, "line", "width") or 2), label=label)
+        # WebGL keeps the first line drawn where two meet at one depth: here too, earlier traces lie on top
+        # (an overlay's prediction over its thicker, lighter ground truth)
+        ax.plot(x, y, z, color=line_colour, linewidth=0.6 * (_get(trace, "line", "width") or 2), label=label,
+                zorder=2 - 0.001 * len(ax.lines))
         label = None
     if "markers" in mode:
         size = _get(trace, "marker", "size") or 6
@@ -183,7 +191,7 @@ def _draw_scatter3d(canvas: _Canvas, trace: dict, fallback: str):
         text_colour = marker_colour if isinstance(marker_colour, (str, tuple)) else line_colour
         for xi, yi, zi, t in zip(x, y, z, trace.get("text") or []):
             if np.isfinite([xi, yi, zi]).all():
-                ax.text(xi, yi, zi, str(t), fontsize=7, color=text_colour)
+                ax.text(xi, yi, zi, str(t), fontsize=TEXT_PX, color=text_colour)
 
 
 def _draw_scatter(canvas: _Canvas, trace: dict, fallback: str):
@@ -251,7 +259,7 @@ def _draw_shapes_and_annotations(canvas: _Canvas):
             canvas.figure.text(*canvas.paper(note.get("x", 0.5), note.get("y", 1.0)), text, fontsize=11, **align)
             continue
         ax = canvas.cartesian(xref.split()[0], yref.split()[0])
-        ax.text(note.get("x", 0), note.get("y", 0), text, transform=_transform(canvas, ax, xref, yref), fontsize=9,
+        ax.text(note.get("x", 0), note.get("y", 0), text, transform=_transform(canvas, ax, xref, yref), fontsize=TEXT_PX,
                 **align)
 
 
@@ -272,11 +280,11 @@ def static_figure(fig, width: int | None = None, height: int | None = None):
         canvas.figure.text(0.02, 1 - 8 / canvas.height, title, fontsize=13, va="top")
     handles = [(h, lab) for ax in canvas.axes.values() for h, lab in zip(*ax.get_legend_handles_labels())]
     if len(handles) > 1 and layout.get("showlegend", True) is not False:
-        canvas.figure.legend(*zip(*handles), loc="upper right", fontsize=7, frameon=False)
+        canvas.figure.legend(*zip(*handles), loc="upper right", fontsize=TEXT_PX, frameon=False)
     frames = fig.get("frames") or []
     if frames:
         canvas.figure.text(0.99, 0.01, f"frame {frames[0].get('name', 0)} of an animation of {len(frames)} frames "
-                           "(run the notebook to play it)", fontsize=8, ha="right", va="bottom", color="#666666")
+                           "(run the notebook to play it)", fontsize=TEXT_PX, ha="right", va="bottom", color="#666666")
     return canvas.figure
 
 

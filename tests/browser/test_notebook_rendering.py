@@ -1,10 +1,13 @@
 """Stored notebooks as a reader sees them: converted to HTML (no kernel, no plotly.js) and opened in JupyterLab.
 
 A small notebook is written and executed here (a Plotly figure, the explorer widget, a plain widget
-with `show_widget`), so these tests do not depend on the stored outputs of notebooks/; the real
-notebooks are checked too once their stored outputs carry static images (else they skip).
+with `show_widget`, a matplotlib figure), so these tests do not depend on the stored outputs of notebooks/;
+the real notebooks are checked too once their stored outputs carry static images (else they skip).
+In the HTML export every figure shows one picture, once, and no widget shows its Python text form
+(`VBox(children=(...`) above its picture: nbconvert has no widget state, so it would print that line.
 """
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +36,10 @@ CELLS = [
     "import ipywidgets as widgets\nfrom matplotlib.figure import Figure\n"
     "picture = Figure(figsize=(3, 2))\npicture.add_subplot().plot([0, 1], [1, 0])\n"
     "viz.show_widget(widgets.IntSlider(3, description='size'), picture)",
+    "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])\nplt.show()",
 ]
+# A widget's text form as ipywidgets writes it: VBox(children=(...)), IntSlider(value=3, ...), interactive(...).
+WIDGET_TEXT = re.compile(r"\b\w+\((children|value|description|options|layout)=|\w*(Widget|Explorer)\(")
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +72,20 @@ def rendered_outputs(page) -> list[list[dict]]:
     return page.evaluate("""() => [...document.querySelectorAll('.jp-Cell.jp-CodeCell')].map(cell =>
         [...cell.querySelectorAll('.jp-OutputArea-child')].map(child => ({
             images: [...child.querySelectorAll('img')].map(img =>
-                [img.naturalWidth, img.naturalHeight, img.src.slice(0, 22)]),
+                [img.naturalWidth, img.naturalHeight, img.src.slice(0, 22), img.src.length + ':' + img.src.slice(-80)]),
             text: child.innerText})))""")
+
+
+def check_one_picture_per_figure_and_no_widget_text(shown, name: str) -> None:
+    """No output shows a widget's text form, no output shows two pictures, and no picture is shown twice."""
+    seen = {}
+    for c, children in enumerate(shown):
+        for k, child in enumerate(children):
+            assert not WIDGET_TEXT.search(child["text"]), f"{name}: code cell {c} shows a widget's text: {child['text'][:80]!r}"
+            assert len(child["images"]) <= 1, f"{name}: code cell {c} output {k} shows {len(child['images'])} pictures"
+            for image in child["images"]:
+                assert image[3] not in seen, f"{name}: code cell {c} shows the picture of code cell {seen[image[3]]} again"
+                seen[image[3]] = c
 
 
 def check_html_shows_pictures(page, notebook: Path, folder: Path, name: str) -> int:
@@ -81,6 +99,7 @@ def check_html_shows_pictures(page, notebook: Path, folder: Path, name: str) -> 
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
     assert len(shown) == len(cells)
+    check_one_picture_per_figure_and_no_widget_text(shown, name)
     checked = 0
     for cell, children in zip(cells, shown):
         outputs = cell["outputs"]
@@ -103,6 +122,9 @@ def check_html_shows_pictures(page, notebook: Path, folder: Path, name: str) -> 
 def test_html_export_shows_figures_and_widget_pictures(page, executed_notebook, tmp_path):
     checked = check_html_shows_pictures(page, executed_notebook, tmp_path, "nbconvert_small")
     assert checked == 4  # two Plotly figures, the explorer, the slider
+    html = (tmp_path / "figures.html").read_text()
+    assert "IntSlider(" not in html and "VBox(" not in html   # not even hidden: the widgets' text is not stored
+    assert html.count("data:image/png;base64,") == 5         # and the matplotlib figure, each once
 
 
 def notebooks_with_figures():
