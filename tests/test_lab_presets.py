@@ -23,3 +23,24 @@ def test_a_recipe_without_a_measurement_says_so():
     # A name that merely begins like a measured one is not taken for it.
     assert expected_seconds(dataclasses.replace(PAPER, name="paper-extra"), 1, 1000, "cpu") is None
     assert expected_seconds(PAPER, 1, 1000, "mps") is None
+
+
+def test_training_log_leaves_timings_out_of_stored_outputs_only():
+    """Notebooks pass lab.training_log(S) to training: with progress bars off (how stored outputs are made) the
+    seconds and frames/s, which vary from run to run, are left out; everything else of the line stays."""
+    import dataclasses
+
+    from relpose.lab import settings as lab
+
+    line = "[stage 1] epoch 2/6  10.8 s  lr 0.000950  train 77.53 mm eval 52.45 mm  4162 frames/s"
+    ablation = "seed 0: trained/loaded 4 variants in 5 s, evaluated in 27 s"
+    seen = []
+    s = lab.settings("quick")
+    stored = lab.training_log(dataclasses.replace(s, progress=False), seen.append)
+    stored(line)
+    stored(ablation)
+    assert seen == ["[stage 1] epoch 2/6  lr 0.000950  train 77.53 mm eval 52.45 mm",
+                    "seed 0: trained/loaded 4 variants, evaluated"]
+    shown = lab.training_log(dataclasses.replace(s, progress=5.0), seen.append)
+    shown(line)
+    assert seen[-1] == line

@@ -19,15 +19,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from solution_tools import (expect, lab_clean_errors, main, quick, scratch_folder, short_run,  # noqa: E402
-                            validation_set)
+from solution_tools import (expect, from_scratch, lab_clean_errors, main, quick, scratch_folder,  # noqa: E402
+                            short_run, validation_set)
 
 from relpose import checkpoints, train, weights  # noqa: E402
 from relpose.evaluate import validation_mpjpe  # noqa: E402
 from relpose.lab import intervals, presets  # noqa: E402
 from relpose.lab import settings as lab  # noqa: E402
 from relpose.model import RIEModel  # noqa: E402
-from relpose.windows import WindowSampler  # noqa: E402
+from relpose.windows import WindowSampler, gather_windows  # noqa: E402
 
 TRAINED = dict(rel=0.15, abs=5.0)
 LAB = dict(rel=0.15, abs=8.0)      # notebook 08's tolerance for its lab's errors
@@ -175,6 +175,40 @@ def exercise_5():
     same = all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()))
     assert same
     print(f"  learning rates {[f'{v:.6f}' for v in history.lr]}; weights equal to an uninterrupted 3-epoch run: {same}")
+
+
+def exercise_6():
+    """The from-scratch model with a mistake: the skip connection carries the first step of each group."""
+    s, dataset, valid = setup()
+    model, _ = trained_stage1()
+    cfg = model.config
+    windows = torch.as_tensor(np.concatenate([gather_windows(p, cfg.pad())[::50] for p in valid[1]]))
+    with torch.no_grad():
+        package = model(windows)
+        outputs = {}
+        mistake = {"x[:, :, self.width // 2::self.width]": "x[:, :, ::self.width]"}
+        for label, edits in (("middle step (as published)", None), ("first step (the mistake)", mistake)):
+            scratch = from_scratch(edits, notebooks=("03_stage1_encoders",))
+            mine = scratch["RIE"](cfg)
+            scratch["load_published"](mine, model.state_dict(), cfg.groups)
+            outputs[label] = mine.eval()(windows)
+    torch.testing.assert_close(outputs["middle step (as published)"], package, rtol=0, atol=0)
+    wrong = outputs["first step (the mistake)"]
+    try:
+        torch.testing.assert_close(wrong, package, rtol=0, atol=1e-5)
+        raise AssertionError("the mistake went unnoticed")
+    except AssertionError as error:
+        report = [line.strip() for line in str(error).splitlines() if line.strip()]
+        print("  assert_close: " + "; ".join(report[:3]))
+    gap = (wrong - package).abs()
+    print(f"  {len(windows)} windows of S9: largest difference {gap.max().item() * 1000:.0f} mm, "
+          f"mean {gap.mean().item() * 1000:.1f} mm; the published skip: bit for bit equal")
+    expect("share of coordinates beyond 0.01 mm", (gap > 1e-5).float().mean().item(), 0.99, abs=0.02)
+    assert gap.mean().item() > 1e-3           # millimetres off on average, far beyond float32 rounding
+    # A width-w convolution turns the group of w steps centred on step w // 2 into one step, so the skip must carry
+    # that same step for the sum to describe one stretch of time. Chained over the blocks, the last block's skip then
+    # comes from the window's centre frame, the frame whose pose is predicted; with the first step of each group it
+    # comes from earlier frames, which the trained weights never saw there.
 
 
 if __name__ == "__main__":

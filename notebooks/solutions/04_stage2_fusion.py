@@ -12,7 +12,8 @@ import sys
 from functools import cache
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from solution_tools import expect, main, quick, relative_change, short_run, validation_set  # noqa: E402
+from solution_tools import (expect, from_scratch, main, quick, relative_change, short_run,  # noqa: E402
+                            validation_set)
 
 from relpose import checkpoints, train  # noqa: E402
 from relpose.evaluate import validation_mpjpe  # noqa: E402
@@ -105,6 +106,26 @@ def exercise_4():
     # (The same as the exercise's stage 1 with a learning rate near 0: the encoders keep their random weights.)
     # Frozen random encoders are fixed random feature extractors that nothing trains: nearly all of stage 2's
     # accuracy comes from the stage-1 encoders.
+
+
+def exercise_5():
+    """Fusion blocks that read all five parts, their own included: do the stage-2 weights load?"""
+    s, dataset, _, _ = setup()
+    scratch = from_scratch({"FCBlock((n - 1) * latent,": "FCBlock(n * latent,", " if j != k]": "]"})
+    cfg = RIEModel(s.model_config(dataset, 2)).config
+    model = scratch["RIEFusion"](cfg)
+    stage2 = checkpoints.load_checkpoint(lab.ensure_checkpoint(s, 2))["model_pos"]
+    try:
+        scratch["load_published"](model, stage2, cfg.groups)
+        raise AssertionError("the published stage-2 weights loaded into wider fusion blocks")
+    except RuntimeError as error:
+        mismatches = [line.strip() for line in str(error).splitlines() if "size mismatch" in line]
+    print(f"  load_state_dict: {len(mismatches)} size mismatches, e.g. {mismatches[0]}")
+    assert len(mismatches) == 5 and all("fusion." in m and ".fc_1.weight" in m for m in mismatches)
+    assert "torch.Size([256, 256])" in mismatches[0] and "torch.Size([256, 320])" in mismatches[0]
+    # The published blocks read (n - 1) * L = 4 x 64 features, these 5 x 64: the weights cannot be reused. Such a
+    # model is trained from the stage-1 encoders again (stage 2 with new fusion blocks); whether reading the own part
+    # helps is an ablation over seeds (notebook 08). The decoders already read the own feature directly.
 
 
 if __name__ == "__main__":

@@ -135,6 +135,27 @@ def relative_change(before: dict, after: dict, prefix: str) -> float:
     return float(delta / norm)
 
 
+def from_scratch(edits: dict | None = None, notebooks=("03_stage1_encoders", "04_stage2_fusion")) -> dict:
+    """The names the notebooks' cells tagged "from-scratch" define (RIE, RIEFusion, load_published, ...), run in a
+    fresh namespace; `edits` {old text: new text} changes their source first (each text must occur: an
+    exercise's mistake made on purpose)."""
+    import nbformat
+
+    namespace, edits, used = {"__name__": "from_scratch"}, dict(edits or {}), set()
+    for name in notebooks:
+        path = os.path.join(lab.find_root(), "notebooks", f"{name}.ipynb")
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "from-scratch" in cell.metadata.get("tags", []):
+                source = cell.source
+                for old, new in edits.items():
+                    if old in source:
+                        source, _ = source.replace(old, new), used.add(old)
+                exec(compile(source, f"{name}[from-scratch]", "exec"), namespace)
+    missing = set(edits) - used
+    assert not missing, f"the from-scratch cells no longer contain {sorted(missing)}"
+    return namespace
+
+
 def main(module_name: str) -> None:
     """Entry point of `python notebooks/solutions/NN_topic.py`."""
     run_all(sys.modules[module_name])

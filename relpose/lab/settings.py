@@ -17,6 +17,7 @@ lost the cell's final message and failed it on a slow machine.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import torch
@@ -137,6 +138,16 @@ def notebook_setup() -> None:
     matplotlib.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (6.4, 3.6)})
     measure_shown_figures()
     np.set_printoptions(precision=4, suppress=True, linewidth=110)
+
+
+_TIMINGS = re.compile(r"  [\d.]+ s(?=  lr)|  \d+ frames/s| in [\d.]+ s\b")
+
+
+def training_log(s: Settings, log=print):
+    """The log a notebook passes to training: every line as written while you run it (progress bars on), and
+    without its seconds and frames/s in the stored outputs (made with RELPOSE_PROGRESS=0), where they would be
+    noise: another program on the machine can slow an epoch down several-fold."""
+    return log if s.progress else (lambda line: log(_TIMINGS.sub("", line)))
 
 
 def ensure_data(s: Settings) -> None:
