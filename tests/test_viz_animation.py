@@ -265,3 +265,19 @@ def test_animation_frames_match_the_figure():
     gt, _ = random_sequence(np.random.default_rng(0), 1000)
     assert [int(f.name) for f in viz.sequence_animation_figure({"p": gt}, H36M_17).frames] == list(
         figures.animation_frames(1000))
+
+
+def test_a_wide_video_gets_a_2d_panel_legible_in_the_static_picture():
+    """A 640 x 272 video (2.35:1) drawn in 40% of the width would be a strip under 100 px high in the stored
+    picture; its panel's share grows with the aspect, and the static twin passes the legibility rules."""
+    from relpose.skeleton import H36M_17
+    from relpose.viz import figures, legibility
+    from relpose.viz.static import DPI, static_figure
+
+    rng = np.random.default_rng(0)
+    poses, keypoints = {"lifted": rng.random((4, 17, 3))}, rng.random((4, 17, 2)) * [640, 272]
+    wide = figures.sequence_animation_figure(poses, H36M_17, keypoints_2d=keypoints, res_w=640, res_h=272, fps=25)
+    square = figures.sequence_animation_figure(poses, H36M_17, keypoints_2d=keypoints, res_w=1000, res_h=1000)
+    assert wide.layout.xaxis.domain[1] - wide.layout.xaxis.domain[0] > 0.5
+    assert square.layout.xaxis.domain[1] - square.layout.xaxis.domain[0] == pytest.approx(0.4 * 0.9)
+    assert legibility.problems(legibility.measure(static_figure(wide.to_dict()), DPI)) == []

@@ -6,6 +6,7 @@ import torch
 
 from relpose.model import ModelConfig, RIEModel
 from relpose.skeleton import H36M_17
+from relpose.viz import legibility
 from relpose.viz.architecture import architecture_figure, describe, encoder_layers, temporal_encoder_figure
 
 matplotlib.use("Agg")
@@ -71,6 +72,7 @@ def test_figures_are_readable_at_notebook_width(stage, widths, channels):
         for fig in (architecture_figure(cfg, H36M_17.joint_names), temporal_encoder_figure(cfg)):
             width, height = fig.canvas.get_width_height()
             assert width <= 800
+            assert legibility.problems(legibility.measure(fig, dpi=72)) == []   # panels and text as stored
             texts, renderer = _visible_texts(fig)
             for text, box in texts:
                 assert text.get_fontsize() * fig.dpi / 72 >= 10, text.get_text()

@@ -155,7 +155,7 @@ def temporal_encoder_figure(config: ModelConfig):
     import matplotlib.pyplot as plt
 
     layers = encoder_layers(config)
-    fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.5 * len(layers)))
+    fig, ax = plt.subplots(figsize=(8.0, 1.6 + 0.5 * len(layers)))   # the bars' panel at least 140 px high
     for i, (name, w, seen, length) in enumerate(layers):
         y = len(layers) - 1 - i
         ax.barh(y, seen, color="#9fc5e8", edgecolor="0.3")

@@ -186,6 +186,8 @@ def sequence_animation_figure(poses: dict, skeleton, *, keypoints_2d=None, res_w
     are drawn grey, dashed and faded in both panels. `background_frames`: the video behind the 2D panel, a
     video file, a callable (video frame number -> (H, W, 3) uint8 image) or the images (one per kept frame or
     one per row), stored as `background_width`-pixel JPEGs (8-16 kB a frame at 320 px: +1.2-2.4 MB for 150).
+    The 2D panel's share of the width grows with the image's aspect (40% up to 4:3, at most 55%), so a wide
+    video is not drawn as a thin strip.
     """
     names = list(poses)
     arrays = {n: np.asarray(p, dtype=np.float64) for n, p in poses.items()}
@@ -232,7 +234,9 @@ def sequence_animation_figure(poses: dict, skeleton, *, keypoints_2d=None, res_w
     ranges = _scene_ranges(np.concatenate([points] + (list(paths.values()) if path else [])), floor_z)
 
     has_2d = bool(kps2d)
-    fig = make_subplots(rows=1, cols=2 if has_2d else 1, column_widths=[0.4, 0.6] if has_2d else None,
+    share_2d = float(np.clip(0.4 * (res_w / res_h) / (4 / 3), 0.4, 0.55))   # the image's aspect decides
+    fig = make_subplots(rows=1, cols=2 if has_2d else 1, column_widths=[share_2d, 1 - share_2d] if has_2d else None,
+                        horizontal_spacing=0.06 if share_2d > 0.4 else None,
                         specs=[([{"type": "xy"}] if has_2d else []) + [{"type": "scene"}]])
     animated, per_frame = [], []  # the animated traces' indices, and for each its (x, y[, z]) lists at kept frame f
     shown_guessed_legend = False
