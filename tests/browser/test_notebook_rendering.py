@@ -110,7 +110,7 @@ def check_html_shows_pictures(page, notebook: Path, folder: Path, name: str) -> 
                 later = [c for c in children[k + 1:] if c["images"]]  # a widget's picture comes after it
                 picture = children[k] if PLOTLY in data else (later[0] if later else {"images": []})
                 assert picture["images"], f"{name}: no image for output {k} of {cell['source'][:60]!r}"
-                width, height, source = picture["images"][0]
+                width, height, source, _ = picture["images"][0]   # the last: a fingerprint of the picture
                 assert width >= 150 and height >= 100, (width, height)
                 assert source == "data:image/png;base64,"  # in the file: nothing to fetch
                 checked += 1
