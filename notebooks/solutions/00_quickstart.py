@@ -78,10 +78,10 @@ def exercise_2():
 def exercise_3():
     """Test-time augmentation: how much flipping helps the tour's model."""
     with_flip, without = evaluation(tta=True), evaluation(tta=False)
-    expect("with flipping", with_flip.mpjpe_mm, 69.7, **TRAINED, unit="mm")
+    expect("with flipping", with_flip.mpjpe_mm, 71.9, **TRAINED, unit="mm")
     expect("without", without.mpjpe_mm, 72.2, **TRAINED, unit="mm")
     gain = 100 * (1 - with_flip.mpjpe_mm / without.mpjpe_mm)
-    expect("flipping lowers the error by", gain, 3.5, abs=1.5, unit="%")
+    expect("flipping lowers the error by", gain, 2.3, abs=1.5, unit="%")
     assert with_flip.mpjpe_mm < without.mpjpe_mm
     # Averaging the prediction for the mirrored input with the original cancels part of the errors that are not
     # mirror-symmetric; notebook 06 shows it action by action.
@@ -118,7 +118,7 @@ def exercise_5():
     raw, ours = (np.array(errors[e]) for e in ("raw", "raw+pos+temp"))
     spread = max(np.ptp(raw), np.ptp(ours))
     difference = intervals.mean_interval(ours - raw)
-    expect("largest seed-to-seed range of one encoding", float(spread), 26.6, rel=0.5, abs=5, unit="mm")
+    expect("largest seed-to-seed range of one encoding", float(spread), 29.2, rel=0.5, abs=5, unit="mm")
     print(f"  paired difference (raw+pos+temp - raw): {difference.mean:+.1f} mm, 95% interval "
           f"[{difference.low:+.1f}, {difference.high:+.1f}]: {intervals.verdict_of(difference)}")
     # One run per encoding is not enough: the seeds alone move one encoding's error by this range, as much as or

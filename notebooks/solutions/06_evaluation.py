@@ -42,7 +42,7 @@ def exercise_1():
     """Which joints gain most from fusion (stage 2) and fine-tuning (stage 3)?"""
     names = setup()[1].skeleton.joint_names
     per_joint = {stage: error_analysis.per_joint_mpjpe_mm(takes(stage)) for stage in (1, 2, 3)}
-    for stage, expected in ((1, 64.5), (2, 58.9), (3, 54.7)):
+    for stage, expected in ((1, 68.2), (2, 61.7), (3, 58.5)):
         expect(f"stage {stage}: mean over joints", float(per_joint[stage].mean()), expected, **TRAINED, unit="mm")
     gain = per_joint[1] - per_joint[3]
     order = np.argsort(gain)[::-1]
@@ -64,8 +64,8 @@ def exercise_2():
     gt = load_dataset("synth", "gt", s.data_dir)
     on_gt = evaluate_dataset(model, gt, s.subjects_test, downsample=downsample, tta=False, log=None)
     det_result = evaluate_dataset(model, dataset, s.subjects_test, downsample=downsample, tta=False, log=None)
-    expect("detected 2D (det): MPJPE", det_result.mpjpe_mm, 54.7, **TRAINED, unit="mm")
-    expect("exact 2D (gt), the same model: MPJPE", on_gt.mpjpe_mm, 52.1, **TRAINED, unit="mm")
+    expect("detected 2D (det): MPJPE", det_result.mpjpe_mm, 58.5, **TRAINED, unit="mm")
+    expect("exact 2D (gt), the same model: MPJPE", on_gt.mpjpe_mm, 55.8, **TRAINED, unit="mm")
     assert on_gt.mpjpe_mm < det_result.mpjpe_mm
     # Exact 2D lowers the error by 2-3 mm only: most of the error is the model's own (depth, pose), and it learnt
     # to expect noisy input. A model trained *and* tested on gt would be the fair figure for 'no detector'.
@@ -94,7 +94,7 @@ def exercise_3():
     target = np.concatenate([t.target for t in rows])
     before = error_analysis.per_joint_mpjpe_mm(rows)
     after = procrustes_per_joint(pred, target) * 1000
-    expect("mean over joints, aligned (P-MPJPE pooled over frames)", float(after.mean()), 37.0, **TRAINED, unit="mm")
+    expect("mean over joints, aligned (P-MPJPE pooled over frames)", float(after.mean()), 39.2, **TRAINED, unit="mm")
     share = 1 - after / np.maximum(before, 1e-9)
     order = np.argsort(share[1:])[::-1] + 1
     print("  largest share removed by the alignment: "
@@ -116,8 +116,8 @@ def exercise_4():
     wrist_speed = [float(np.linalg.norm(np.diff(t.target[:, wrists], axis=0), axis=-1).mean() * fps) for t in rows]
     root_speed = [r.root_speed_m_s for r in error_analysis.take_motion_stats(rows, fps)]
     r_wrist, r_root = error_analysis.pearson_r(wrist_speed, mpjpe), error_analysis.pearson_r(root_speed, mpjpe)
-    expect("Pearson r, MPJPE vs wrist speed around the root", r_wrist, 0.15, abs=0.1)
-    expect("Pearson r, MPJPE vs root speed", r_root, 0.07, abs=0.1)
+    expect("Pearson r, MPJPE vs wrist speed around the root", r_wrist, 0.13, abs=0.1)
+    expect("Pearson r, MPJPE vs root speed", r_root, 0.03, abs=0.1)
     # Both are weak; the wrists' speed correlates a little more (one model, one set of takes; the correlation mixes
     # actions, see notebook 06).
 
@@ -134,9 +134,9 @@ def exercise_5():
         rates[fps] = (r.average("mpjve_mm"), r.average("mpjve_mm") * fps / 1000, r.mpjpe_mm)
         print(f"  {fps:g} fps: MPJVE {rates[fps][0]:.1f} mm per frame = {rates[fps][1]:.2f} m/s, "
               f"MPJPE {rates[fps][2]:.1f} mm")
-    expect("MPJVE at 12.5 fps", rates[12.5][0], 23.5, **TRAINED, unit="mm/frame")
-    expect("MPJVE at 50 fps", rates[50.0][0], 9.9, **TRAINED, unit="mm/frame")
-    # One frame step is 20 ms instead of 80 ms, so MPJVE per frame is smaller (9.9 against 23.5 mm); in m/s it is
+    expect("MPJVE at 12.5 fps", rates[12.5][0], 22.0, **TRAINED, unit="mm/frame")
+    expect("MPJVE at 50 fps", rates[50.0][0], 9.4, **TRAINED, unit="mm/frame")
+    # One frame step is 20 ms instead of 80 ms, so MPJVE per frame is smaller (9.4 against 22.0 mm); in m/s it is
     # larger (0.50 against 0.29 m/s), and MPJPE rises too, because the model, trained on every 4th frame, now sees
     # motion four times slower than in training (its 27 frames cover 0.54 s instead of 2.16 s).
 

@@ -25,6 +25,7 @@ from relpose.evaluate import predict_sequence  # noqa: E402
 from relpose.lab import settings as lab  # noqa: E402
 
 TRAINED = dict(rel=0.15, abs=5.0)
+ONE_VIEW = dict(rel=0.20, abs=5.0)   # one view of one take moves by up to 15% between CPU settings (44.3 / 38.6 mm)
 
 
 @cache
@@ -62,14 +63,14 @@ def exercise_1():
         err = frame_errors(3, "S11", "Sitting", camera)
         worst[camera] = int(np.argmax(err))
         print(f"  camera {camera}: MPJPE {err.mean():.1f} mm, worst frame {worst[camera]} ({err.max():.0f} mm)")
-        expect(f"camera {camera}: the view's MPJPE", float(err.mean()), (48.3, 50.3, 33.0, 50.9)[camera], **TRAINED,
+        expect(f"camera {camera}: the view's MPJPE", float(err.mean()), (55.6, 55.6, 44.3, 54.6)[camera], **ONE_VIEW,
                unit="mm")
     spread = max(worst.values()) - min(worst.values())
     print(f"  the worst frames lie {spread} frames apart")
     # All four cameras see the same pose at the same frame index. If their worst frames coincided, the motion would
-    # be to blame (a pose the model handles badly from every side). Here three cameras' worst frames lie within 20
-    # frames of each other (the motion), camera 2's elsewhere, and its whole view is easier (33 against ~50 mm): the
-    # view matters too (depth ambiguity and self-occlusion differ from camera to camera).
+    # be to blame (a pose the model handles badly from every side). Here they lie hundreds of frames apart (which
+    # frames, moves between CPUs: printed, not checked), and camera 2's whole view is easier (44 against ~55 mm): the
+    # view matters (depth ambiguity and self-occlusion differ from camera to camera), not only the motion.
 
 
 def exercise_2():
@@ -77,8 +78,8 @@ def exercise_2():
     fail3 = frame_errors(3, "S9", "Walking", 0)
     fail1 = frame_errors(1, "S9", "Walking", 0)
     burst = np.nonzero(fail3 > 3 * np.median(fail3))[0]
-    expect("stage 3 on S9 Walking, camera 0: MPJPE", float(fail3.mean()), 70.4, **TRAINED, unit="mm")
-    expect("stage 1, the same view: MPJPE", float(fail1.mean()), 95.2, **TRAINED, unit="mm")
+    expect("stage 3 on S9 Walking, camera 0: MPJPE", float(fail3.mean()), 67.7, **TRAINED, unit="mm")
+    expect("stage 1, the same view: MPJPE", float(fail1.mean()), 82.1, **TRAINED, unit="mm")
     print(f"  stage 3's burst: {len(burst)} frames above 3x its median; there stage 1 averages "
           f"{fail1[burst].mean() if len(burst) else float('nan'):.0f} mm, stage 3 "
           f"{fail3[burst].mean() if len(burst) else float('nan'):.0f} mm (medians {np.median(fail1):.0f}, "
@@ -93,7 +94,7 @@ def exercise_3():
     _, dataset, _ = setup()
     pred = predict(3, dataset.positions_2d["S9"]["Walking"][0])
     root = np.linalg.norm(pred[:, 0], axis=-1) * 1000
-    expect("the predicted root's distance from the origin, median over frames", float(np.median(root)), 4.4,
+    expect("the predicted root's distance from the origin, median over frames", float(np.median(root)), 2.8,
            **TRAINED, unit="mm")
     print(f"  (largest: {root.max():.0f} mm, in the burst of exercise 2)")
     # The model predicts root-relative poses: its training target has the root at the origin, so its root output

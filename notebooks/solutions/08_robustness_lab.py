@@ -38,7 +38,7 @@ def exercise_1():
     projected = factor * d.half_width
     print(f"  raw+pos+temp - raw over 5 seeds: {d.mean:+.1f} +- {d.half_width:.1f} mm ({intervals.verdict_of(d)}); "
           f"with 10 seeds and the same spread: +- {projected:.1f} mm")
-    expect("the paired difference's half-width, 5 seeds", d.half_width, 18.9, **TRAINED, unit="mm")
+    expect("the paired difference's half-width, 5 seeds", d.half_width, 20.8, **TRAINED, unit="mm")
     # The intervals shrink by about 42%. A verdict changes only where the mean difference exceeds the new
     # half-width: here |mean| stays below it, so it would most likely stay undecided (the effect, if any, is smaller
     # than the seeds resolve at this scale). Five more seeds also move the mean: only running them decides.
@@ -78,7 +78,7 @@ def lab_errors_in(folder: str, epochs: int, seeds) -> dict:
                                  downsample=recipe.train_config(1).downsample, cameras=[0])
     errors = {"raw": [], "raw+pos+temp": []}
     for seed in seeds:
-        models = {e: load_model(rb.train_ablation(s, e, recipe, seed=seed)) for e in errors}
+        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed)) for e in errors}
         for e, r in rb.evaluate_models(models, dataset, test_set, tta=False).items():
             errors[e].append(r["mpjpe_mm"])
     return errors
@@ -163,16 +163,17 @@ def exercise_5():
     approximate = ("Spine", "Thorax", "Nose", "Head")          # relpose.mocap.deepmimic.to_h36m17 makes these up
     print(f"  largest gap: {worst} (+{diff.max():.0f} mm); approximate points: " +
           ", ".join(f"{n} +{diff[names.index(n)]:.0f}" for n in approximate))
-    expect("gap, all clips (Protocol #1)", g.gap_mm, 95.4, **TRAINED, unit="mm")
+    expect("gap, all clips (Protocol #1)", g.gap_mm, 110.8, **TRAINED, unit="mm")
     assert worst not in approximate
     upright = [c for c in g.mocap.per_action if c.startswith(("walk", "run", "jump", "kick", "punch", "dance"))]
     on_upright = float(np.mean([g.mocap.per_action[c][0] for c in upright]))
     expect(f"mocap MPJPE on the {len(upright)} upright clips (walks, run, jump, kick, punch, dances)", on_upright,
-           92.8, **TRAINED, unit="mm")
-    expect("mocap MPJPE on all 20 clips", g.mocap.mpjpe_mm, 155.6, **TRAINED, unit="mm")
-    # The largest gap is at a real joint (the right ankle, +237 mm), not at the approximate points (+79 to +149 mm),
-    # and the clips the generator has no counterpart for (crawling, getting up, cartwheels, flips, rolls) carry most
-    # of it: on the 12 upright clips the error is 93 mm, on all 20 156 mm. The motion, not the mapping. Changing the
+           91.6, **TRAINED, unit="mm")
+    expect("mocap MPJPE on all 20 clips", g.mocap.mpjpe_mm, 172.3, **TRAINED, unit="mm")
+    # The largest gap is at a real joint (a foot, +268 mm when this was written), not at the approximate points
+    # (+133 to +225 mm), and the clips the generator has no counterpart for (crawling, getting up, cartwheels, flips,
+    # rolls) carry most of it: on the 12 upright clips the error is 92 mm, on all 20 172 mm. The motion, not the
+    # mapping. Changing the
     # generator's motion (relpose.synth.motion) and retraining is the honest way to close it; training on the clips
     # is not, since they are the test set.
 
