@@ -44,3 +44,22 @@ def test_training_log_leaves_timings_out_of_stored_outputs_only():
     shown = lab.training_log(dataclasses.replace(s, progress=5.0), seen.append)
     shown(line)
     assert seen[-1] == line
+
+
+def test_ensure_data_makes_the_settings_own_on_request_keypoints(tmp_path):
+    """A fresh clone has no data: ensure_data makes the synthetic set's three files, and 'det_coco' (made only on
+    request) when the settings read it, as notebook 09's in-the-wild settings do."""
+    import dataclasses
+
+    from relpose.lab import settings as lab
+    from relpose.lab.presets import Preset
+    from relpose.train import TrainConfig
+
+    tiny = Preset("tiny", (3,), 8, 8, 16, {1: TrainConfig(stage=1, epochs=1)})
+    s = dataclasses.replace(lab.settings("quick"), data_dir=str(tmp_path), preset=tiny)
+    s = dataclasses.replace(s, model_overrides={})
+    lab.ensure_data(dataclasses.replace(s, keypoints="det"))
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == ["data_2d_synth_det.npz", "data_2d_synth_gt.npz", "data_3d_synth.npz"]
+    lab.ensure_data(dataclasses.replace(s, keypoints="det_coco"))
+    assert (tmp_path / "data_2d_synth_det_coco.npz").is_file()

@@ -25,7 +25,9 @@ from relpose.evaluate import predict_sequence  # noqa: E402
 from relpose.lab import settings as lab  # noqa: E402
 
 TRAINED = dict(rel=0.15, abs=5.0)
-ONE_VIEW = dict(rel=0.20, abs=5.0)   # one view of one take moves by up to 15% between CPU settings (44.3 / 38.6 mm)
+# One view of one take moves by up to 19% between CPU settings (measured against MKL_CBWR=AVX2 with one thread:
+# 44.3 / 38.6 mm, stage 1 82.1 / 97.3 mm): the tolerance for those.
+ONE_VIEW = dict(rel=0.25, abs=5.0)
 
 
 @cache
@@ -78,8 +80,8 @@ def exercise_2():
     fail3 = frame_errors(3, "S9", "Walking", 0)
     fail1 = frame_errors(1, "S9", "Walking", 0)
     burst = np.nonzero(fail3 > 3 * np.median(fail3))[0]
-    expect("stage 3 on S9 Walking, camera 0: MPJPE", float(fail3.mean()), 67.7, **TRAINED, unit="mm")
-    expect("stage 1, the same view: MPJPE", float(fail1.mean()), 82.1, **TRAINED, unit="mm")
+    expect("stage 3 on S9 Walking, camera 0: MPJPE", float(fail3.mean()), 67.7, **ONE_VIEW, unit="mm")
+    expect("stage 1, the same view: MPJPE", float(fail1.mean()), 82.1, **ONE_VIEW, unit="mm")
     print(f"  stage 3's burst: {len(burst)} frames above 3x its median; there stage 1 averages "
           f"{fail1[burst].mean() if len(burst) else float('nan'):.0f} mm, stage 3 "
           f"{fail3[burst].mean() if len(burst) else float('nan'):.0f} mm (medians {np.median(fail1):.0f}, "

@@ -154,9 +154,12 @@ def ensure_data(s: Settings) -> None:
     """Make the mode's data if it is the kit's own (the synthetic set); real data must be in data/.
 
     Every file of a kit-made set is made, not only the mode's keypoints: notebooks compare the
-    detector-like input with the exact projections ('gt'), and a fresh clone has neither.
+    detector-like input with the exact projections ('gt'), and a fresh clone has neither. Keypoints made
+    only on request (the synthetic set's 'det_coco') are made when they are the settings' own.
     """
-    dataset_spec(s.dataset).make_missing(None, s.data_dir, log=lambda *_: None)
+    spec = dataset_spec(s.dataset)
+    spec.make_missing(None, s.data_dir, log=lambda *_: None)
+    spec.make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
 
 
 def load_data(s: Settings) -> PoseDataset:
