@@ -1,6 +1,7 @@
 """Solutions to notebook 00's exercises (quick start), as code with the numbers it gives.
 
-Run from the kit's top folder: `python notebooks/solutions/00_quickstart.py` (about a minute on one CPU thread: exercise 6 trains stage 1 for 4 epochs).
+Run from the kit's top folder: `python notebooks/solutions/00_quickstart.py` (about a minute on one CPU thread:
+exercise 6 trains stage 1 for 4 epochs).
 It reuses the tour's checkpoints (checkpoint/quickstart, made by notebook 00, trained here if missing) and notebook
 08's lab checkpoints. Test errors of those models are checked within notebook 00's tolerance (5% or 2 mm: they are
 retrained under other CPU settings by `make test`).

@@ -65,8 +65,8 @@ def exercise_2():
     moved = relative_change(stage1["model_pos"], held[0].state_dict(), "LocalLayer_")
     assert moved == 0.0       # held and frozen: the encoders' weights did not move
     # Half a millimetre apart after one short epoch (the head is still far from trained: stage 2's recipe ends near
-    # 73 mm on these frames): much less than the seed-to-seed spread of quick runs (several mm). A single pair of runs does not
-    # decide it; train both over several seeds (notebook 08's paired intervals).
+    # 73 mm on these frames): much less than the seed-to-seed spread of quick runs (several mm). A single pair of
+    # runs does not decide it; train both over several seeds (notebook 08's paired intervals).
 
 
 def exercise_3():

@@ -13,7 +13,8 @@ from ..cameras import image_coordinates
 
 
 def perturbation_examples_figure(pose, moved: dict, skeleton, res_w: int = 1000, res_h: int = 1000):
-    """One panel per {title: perturbed pose} (two a row): a (J, 2) normalised pose before (grey) and after, in pixels."""
+    """One panel per {title: perturbed pose} (two a row): a (J, 2) normalised pose before (grey) and after, in
+    pixels."""
     import matplotlib.pyplot as plt
 
     cols = min(2, len(moved))   # two panels a row: each large enough to read at the stored size
