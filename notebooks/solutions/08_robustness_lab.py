@@ -78,7 +78,7 @@ def lab_errors_in(folder: str, epochs: int, seeds) -> dict:
                                  downsample=recipe.train_config(1).downsample, cameras=[0])
     errors = {"raw": [], "raw+pos+temp": []}
     for seed in seeds:
-        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed)) for e in errors}
+        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed, dataset=dataset)) for e in errors}
         for e, r in rb.evaluate_models(models, dataset, test_set, tta=False).items():
             errors[e].append(r["mpjpe_mm"])
     return errors

@@ -182,7 +182,7 @@ def lab_clean_errors(encodings=("raw", "raw+pos+temp"), seeds=LAB_SEEDS, epochs:
                                  downsample=recipe.train_config(1).downsample, cameras=[0])
     errors = {e: [] for e in encodings}
     for seed in seeds:
-        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed)) for e in encodings}
+        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed, dataset=dataset)) for e in encodings}
         for e, r in rb.evaluate_models(models, dataset, test_set, tta=False).items():
             errors[e].append(r["mpjpe_mm"])
     return errors

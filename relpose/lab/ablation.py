@@ -220,7 +220,7 @@ def run_ablation(settings, sequences: dict, *, encodings=ENCODINGS, seeds=QUICK_
     result.speed = {e: [[] for _ in range(speed_bins)] for e in encodings}
     for seed in seeds:
         t0 = time.perf_counter()
-        models = {e: load_model(train_ablation(settings, e, preset, seed=seed), device=settings.device)
+        models = {e: load_model(train_ablation(settings, e, preset, seed=seed, dataset=dataset), device=settings.device)
                   for e in encodings}
         t1 = time.perf_counter()
         clean = evaluate_models(models, dataset, sequences, tta=tta, all_protocols=True)
@@ -307,13 +307,15 @@ def ablation_settings(settings, encoding: str, preset=None, seed: int | None = N
                                model_overrides=dict(settings.model_overrides, encoding=encoding), progress=False)
 
 
-def train_ablation(settings, encoding: str, preset=None, seed: int | None = None, quiet: bool = True) -> str:
+def train_ablation(settings, encoding: str, preset=None, seed: int | None = None, quiet: bool = True,
+                   dataset=None) -> str:
     """Path of the stage-1 checkpoint of `encoding` trained with `preset` (and `seed`); trains it if missing.
 
     A checkpoint already there is reused only when the configurations it records (model, training,
     data) are the ones this call would train with; otherwise it is retrained (the lab folder is the
     kit's own). Training is deterministic (fixed seed, fixed thread count in quick mode), so a reused
-    checkpoint holds the same weights a fresh run would write.
+    checkpoint holds the same weights a fresh run would write. `dataset`: the settings' data set, when the
+    caller has it loaded already (else it is loaded here, about a second for the synthetic set).
     """
     from ..checkpoints import load_checkpoint
     from ..model import RIEModel
@@ -322,7 +324,7 @@ def train_ablation(settings, encoding: str, preset=None, seed: int | None = None
 
     s = ablation_settings(settings, encoding, preset, seed)
     path = s.checkpoint_path(1)
-    dataset = load_data(s)
+    dataset = dataset if dataset is not None else load_data(s)   # the settings' data set, loaded once by callers
     cfg = s.train_config(1, validate=False)
     wanted = training_record(RIEModel(s.model_config(dataset, 1)), cfg, dataset)
     if os.path.exists(path):
