@@ -42,7 +42,9 @@ def model_of(stage: int):
 
 
 def predict(stage: int, keypoints_2d) -> np.ndarray:
-    """Every frame's 3D pose, each predicted from windows at the training frame rate (notebook 07, section 1)."""
+    """Every frame's 3D pose, each predicted from windows at the training frame rate (notebook 07, section 1),
+    without test-time flipping: notebook 07 flips (tta=True), so its per-view numbers differ from these, by
+    more on a view with a burst of failures (S9 Walking, camera 0: 86 mm there, about 68 here)."""
     _, dataset, rate = setup()
     out = np.zeros((len(keypoints_2d), keypoints_2d.shape[1], 3), np.float32)
     for phase in range(rate):
