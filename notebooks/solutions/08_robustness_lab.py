@@ -8,7 +8,6 @@ seeds instead of 4 with 8 on five. Trained numbers are checked within notebook 0
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from functools import cache
@@ -49,7 +48,7 @@ def exercise_2():
     seeds = LAB_SEEDS[:3]
     four = {e: v[:3] for e, v in lab_clean_errors().items()}
     with scratch_folder() as folder:       # the 2-epoch runs: in their own folder, trained each time (seconds each)
-        two = lab_errors_in(folder, epochs=2, seeds=seeds)
+        two = lab_clean_errors(seeds=seeds, epochs=2, checkpoint_dir=folder)
     for label, errs in (("2 epochs", two), ("4 epochs", four)):
         d = np.subtract(errs["raw+pos+temp"], errs["raw"])
         spread = max(np.std(v, ddof=1) for v in errs.values())
@@ -62,26 +61,6 @@ def exercise_2():
     # the difference between the encodings grows a little (+8 to +11 mm, raw ahead), on three seeds. Whether it
     # keeps growing is what EPOCHS = 8 in notebook 08 measures: report it either way (it names the recipe
     # 'ablation-quick-e8' and retrains rather than reuse the 4-epoch checkpoints).
-
-
-def lab_errors_in(folder: str, epochs: int, seeds) -> dict:
-    """lab_clean_errors for runs trained into `folder` (not the notebooks' lab folder)."""
-    from relpose.lab import ablation
-    from relpose.lab import robustness as rb
-    from relpose.weights import load_model
-    from solution_tools import LAB_ACTIONS
-
-    s = dataclasses.replace(quick(), checkpoint_dir=folder)
-    dataset = lab.load_data(s)
-    recipe = ablation.lab_preset("quick", epochs)
-    test_set = rb.fetch_test_set(dataset, ["S9", "S11"], list(LAB_ACTIONS),
-                                 downsample=recipe.train_config(1).downsample, cameras=[0])
-    errors = {"raw": [], "raw+pos+temp": []}
-    for seed in seeds:
-        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed, dataset=dataset)) for e in errors}
-        for e, r in rb.evaluate_models(models, dataset, test_set, tta=False).items():
-            errors[e].append(r["mpjpe_mm"])
-    return errors
 
 
 def exercise_3():

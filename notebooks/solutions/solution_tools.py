@@ -168,21 +168,26 @@ LAB_SEEDS = (0, 1, 2, 3, 4)
 
 
 @functools.cache
-def lab_clean_errors(encodings=("raw", "raw+pos+temp"), seeds=LAB_SEEDS, epochs: int | None = None) -> dict:
+def lab_clean_errors(encodings=("raw", "raw+pos+temp"), seeds=LAB_SEEDS, epochs: int | None = None,
+                     checkpoint_dir: str | None = None) -> dict:
     """{encoding: [clean MPJPE (mm) per seed]} of notebook 08's ablation models (trained if missing: seconds
-    each) on its test set (S9 and S11, four actions, camera 0, no flipping): the numbers of its section 1."""
+    each) on its test set (S9 and S11, four actions, camera 0, no flipping): the numbers of its section 1.
+    `checkpoint_dir`: train into (or reuse) another folder than the notebooks' lab, e.g. a scratch_folder()."""
     from relpose.lab import ablation
     from relpose.lab import robustness as rb
     from relpose.weights import load_model
 
     s = quick()
+    if checkpoint_dir is not None:
+        s = dataclasses.replace(s, checkpoint_dir=checkpoint_dir)
     dataset = lab.load_data(s)
     recipe = ablation.lab_preset("quick", epochs)
     test_set = rb.fetch_test_set(dataset, ["S9", "S11"], list(LAB_ACTIONS),
                                  downsample=recipe.train_config(1).downsample, cameras=[0])
     errors = {e: [] for e in encodings}
     for seed in seeds:
-        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed, dataset=dataset)) for e in encodings}
+        models = {e: load_model(ablation.train_ablation(s, e, recipe, seed=seed, dataset=dataset))
+                  for e in encodings}
         for e, r in rb.evaluate_models(models, dataset, test_set, tta=False).items():
             errors[e].append(r["mpjpe_mm"])
     return errors

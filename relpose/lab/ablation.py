@@ -324,7 +324,7 @@ def train_ablation(settings, encoding: str, preset=None, seed: int | None = None
 
     s = ablation_settings(settings, encoding, preset, seed)
     path = s.checkpoint_path(1)
-    dataset = dataset if dataset is not None else load_data(s)   # the settings' data set, loaded once by callers
+    dataset = dataset if dataset is not None else load_data(s)
     cfg = s.train_config(1, validate=False)
     wanted = training_record(RIEModel(s.model_config(dataset, 1)), cfg, dataset)
     if os.path.exists(path):

@@ -46,19 +46,13 @@ def register_renderer(name: str = RENDERER) -> str:
     return name
 
 
-def _png_and_measurements(picture) -> tuple[bytes, dict | None]:
-    """PNG bytes of `picture` (a matplotlib Figure or PNG bytes) and, for a Figure, its measurements."""
-    if isinstance(picture, bytes):
-        return picture, None
-    if "matplotlib.pyplot" in sys.modules:  # a pyplot figure would be shown a second time at the cell's end
-        sys.modules["matplotlib.pyplot"].close(picture)
-    return png_bytes(picture, dpi=DPI), measure(picture, DPI)
-
-
 def picture_bundle(picture, caption: str = "static picture of the widget above") -> dict:
     """A display bundle holding `picture` (a matplotlib Figure or PNG bytes) as image/png."""
-    png, _ = _png_and_measurements(picture)
-    return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"[{caption}]"}
+    if not isinstance(picture, bytes):
+        if "matplotlib.pyplot" in sys.modules:  # a pyplot figure would be shown a second time at the cell's end
+            sys.modules["matplotlib.pyplot"].close(picture)
+        picture = png_bytes(picture)
+    return {"image/png": base64.b64encode(picture).decode("ascii"), "text/plain": f"[{caption}]"}
 
 
 def widget_bundle(widget) -> dict:
@@ -76,8 +70,9 @@ def show_widget(widget, picture, caption: str = "static picture of the widget ab
     view = widget_bundle(widget)
     if view:
         display(view, raw=True)
-    png, measured = _png_and_measurements(picture() if callable(picture) else picture)
-    display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"[{caption}]"}, raw=True,
+    picture = picture() if callable(picture) else picture
+    measured = None if isinstance(picture, bytes) else measure(picture, DPI)
+    display(picture_bundle(picture, caption), raw=True,
             metadata={"image/png": {METADATA_KEY: measured}} if measured else None)
 
 
