@@ -29,6 +29,9 @@ from relpose.lab import settings as lab  # noqa: E402
 PARTS = {"local encoders": "LocalLayer_", "global encoder": "GlobalInfo", "fusion": "FuseBlocks",
          "decoders": "Integration_"}
 TRAINED = dict(rel=0.15, abs=5.0)     # tolerance of short runs' millimetres (notebook 05's for trained numbers)
+# The first epoch of exercise 1 is 8 steps from the stage-2 model: at lr 1e-3 it moved by 16% between CPU settings
+# (77.6 mm stored, 89.7 under MKL_CBWR=COMPATIBLE with one thread).
+EIGHT_STEPS = dict(rel=0.25, abs=5.0)
 CHANGE = dict(rel=0.25, abs=0.004)    # tolerance of relative weight changes
 
 
@@ -73,7 +76,7 @@ def exercise_1():
                               "decoders": 0.0387})}
     for lr, (mm, parts) in expected.items():
         history, states = results[lr]
-        expect(f"lr {lr:g}: validation MPJPE after the first epoch (S9)", history.eval_mpjpe_mm[0], mm, **TRAINED,
+        expect(f"lr {lr:g}: validation MPJPE after the first epoch (S9)", history.eval_mpjpe_mm[0], mm, **EIGHT_STEPS,
                unit="mm")
         for part, value in changes(states[0]).items():
             expect(f"lr {lr:g}: {part}, relative change in the first epoch", value, parts[part], **CHANGE)

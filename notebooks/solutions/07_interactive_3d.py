@@ -25,9 +25,10 @@ from relpose.evaluate import predict_sequence  # noqa: E402
 from relpose.lab import settings as lab  # noqa: E402
 
 TRAINED = dict(rel=0.15, abs=5.0)
-# One view of one take moves by up to 19% between CPU settings (measured against MKL_CBWR=AVX2 with one thread:
-# 44.3 / 38.6 mm, stage 1 82.1 / 97.3 mm): the tolerance for those.
-ONE_VIEW = dict(rel=0.25, abs=5.0)
+# One view of one take moves by up to 25% between CPU settings (measured, stored / MKL_CBWR=AVX2 / COMPATIBLE, one
+# thread: 44.3 / 38.6 / 33.0 mm; stage 1 82.1 / 97.3 mm): the tolerance for those; their mean moved by 13%.
+ONE_VIEW = dict(rel=0.35, abs=5.0)
+VIEWS_MEAN = dict(rel=0.20, abs=5.0)
 
 
 @cache
@@ -62,13 +63,16 @@ def frame_errors(stage: int, subject: str, action: str, camera: int) -> np.ndarr
 def exercise_1():
     """The worst frame of S11 'Sitting' in each camera: do they coincide?"""
     _, dataset, _ = setup()
-    worst = {}
+    worst, means = {}, []
     for camera in range(len(dataset.cameras["S11"])):
         err = frame_errors(3, "S11", "Sitting", camera)
         worst[camera] = int(np.argmax(err))
+        means.append(float(err.mean()))
         print(f"  camera {camera}: MPJPE {err.mean():.1f} mm, worst frame {worst[camera]} ({err.max():.0f} mm)")
         expect(f"camera {camera}: the view's MPJPE", float(err.mean()), (55.6, 55.6, 44.3, 54.6)[camera], **ONE_VIEW,
                unit="mm")
+    expect("mean of the four views", float(np.mean(means)), 52.5, **VIEWS_MEAN, unit="mm")
+    assert int(np.argmin(means)) == 2, means     # camera 2's view is the easiest under every CPU setting measured
     spread = max(worst.values()) - min(worst.values())
     print(f"  the worst frames lie {spread} frames apart")
     # All four cameras see the same pose at the same frame index. If their worst frames coincided, the motion would
