@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from relpose.evaluate import predict_sequence  # noqa: E402
 from relpose import fastpaths  # noqa: E402
+from relpose.grouped import grouping_on  # noqa: E402
 from relpose.model import ModelConfig, RIEModel  # noqa: E402
 from relpose.runtime import autocast, cpu_has_bf16, keep_freed_memory  # noqa: E402
 from relpose.skeleton import H36M_17  # noqa: E402
@@ -219,7 +220,7 @@ def bench_eval(cfg, stage, device, frames, steps, amp, baseline, graph=False):
     return 2 * frames / timed(run, device, steps)  # two windows per test frame with TTA
 
 
-VARIANTS = ("baseline", "plain", "fp32", "amp", "graph", "amp-graph")
+VARIANTS = ("baseline", "plain", "parts", "fp32", "grouped", "amp", "graph", "amp-graph")
 
 
 def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
@@ -235,7 +236,11 @@ def measure(config, stage, kind, variant, device, batch, steps, eval_frames):
     if graph and device.type != "cuda":
         raise SystemExit(f"variant {variant} needs a CUDA device")
     cfg, batch = CONFIGS[config], batch or BATCH.get(config, 1024)
-    with fastpaths.disabled() if variant in ("baseline", "plain") else contextlib.nullcontext():
+    # 'parts': the per-module fast forms, the five parts one after another (the kit before relpose.grouped);
+    # 'grouped': the five parts as one computation on any device (by default the kit groups on CUDA only).
+    with fastpaths.disabled() if variant in ("baseline", "plain") else (
+            fastpaths.ungrouped() if variant == "parts" else
+            grouping_on("cpu", "cuda") if variant == "grouped" else contextlib.nullcontext()):
         if kind == "train":
             return bench_train(cfg, stage, device, batch, steps, amp, base, graph)
         return bench_eval(cfg, stage, device, eval_frames, steps, amp, base, graph)

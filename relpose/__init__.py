@@ -5,8 +5,9 @@ Layers, each importing only those before it (tests/test_layers.py checks it):
 - the core, one module per concept: errors, files, resources, tables, safe_npz (reading .npz files that
   may hold only data), skeleton, keypoint_layouts (2D keypoint layouts and their conversions), cameras,
   custom_keypoints (VideoPose3D's custom 2D file), datasets (the registry of data sets), encoding,
-  config_rules (the configurations' value rules and how messages name a setting), model, fastpaths
-  (faster CPU forms of the model's modules, swapped in by training and inference), stored_config (a
+  config_rules (the configurations' value rules and how messages name a setting), model, grouped (the
+  five body parts as one batched computation), fastpaths (faster forms of the model's modules, swapped in
+  by training and inference), stored_config (a
   checkpoint's stored model configuration, checked as data), metrics, windows, checkpoints, weights
   (what a checkpoint's tensors say of its model), evaluate, runtime, train, person_scale (a video's
   person zoomed to the size the model learned), lift (lifting a whole video at the model's frame rate);

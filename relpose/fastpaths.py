@@ -30,9 +30,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from relpose.model import LRELU_SLOPE, FCBlock, ResidualFC, TemporalEncoder
+from relpose.grouped import GroupedRIEModel
+from relpose.model import LRELU_SLOPE, FCBlock, ResidualFC, RIEModel, TemporalEncoder
 
 _enabled = True
+_grouping = True
 
 
 def enabled() -> bool:
@@ -49,6 +51,22 @@ def disabled():
         yield
     finally:
         _enabled = before
+
+
+@contextlib.contextmanager
+def ungrouped():
+    """Inside this block `accelerate` leaves the model's per-part loop as it is (the per-module fast forms
+    only): the step before relpose.grouped, for comparisons (the benchmark's 'parts' variant)."""
+    global _grouping
+    before, _grouping = _grouping, False
+    try:
+        yield
+    finally:
+        _grouping = before
+
+
+def _fast_forms() -> dict:
+    return FAST_FORMS if _grouping else {k: v for k, v in FAST_FORMS.items() if k is not RIEModel}
 
 
 # ----------------------------------------------------------------------------- the building blocks
@@ -153,7 +171,7 @@ class BiasFreeFCBlock(FCBlock):
 
 # Plain class -> its fast form. Only these exact classes are swapped: a subclass may have its own forward.
 FAST_FORMS: dict[type, type] = {nn.Dropout: CpuDropout, TemporalEncoder: MatmulTemporalEncoder,
-                                ResidualFC: BiasFreeResidualFC, FCBlock: BiasFreeFCBlock}
+                                ResidualFC: BiasFreeResidualFC, FCBlock: BiasFreeFCBlock, RIEModel: GroupedRIEModel}
 PLAIN_FORMS: dict[type, type] = {fast: plain for plain, fast in FAST_FORMS.items()}
 
 
@@ -168,7 +186,7 @@ def _swap(model: nn.Module, forms: dict[type, type]) -> list[nn.Module]:
 def accelerate(model: nn.Module) -> nn.Module:
     """`model` (in place) with the fast form of every module that has one, unless inside `disabled()`."""
     if _enabled:
-        _swap(model, FAST_FORMS)
+        _swap(model, _fast_forms())
     return model
 
 
@@ -181,7 +199,7 @@ def plain(model: nn.Module) -> nn.Module:
 @contextlib.contextmanager
 def accelerated(model: nn.Module):
     """`model` accelerated inside the block; the modules that were plain are plain again after it."""
-    changed = _swap(model, FAST_FORMS) if _enabled else []
+    changed = _swap(model, _fast_forms()) if _enabled else []
     try:
         yield model
     finally:
