@@ -11,6 +11,7 @@
 - `wild_model`: `make wild-model` (the in-the-wild model the kit ships);
 - `bvh`: `python -m relpose.cli.bvh` (an exported .npy of poses -> BVH and joints JSON);
 - `wild_distance`: `python -m relpose.lab.wild_distance` (people at any distance, measured);
+- `claims`: `python -m relpose.lab.claims`, `make claims` (the paper's claims decided over many seeds);
 - `notebooks`: `python -m relpose.cli.notebooks refresh|normalise|check` (the stored notebooks);
 - `common`: one-line errors and exit code 2 for every command.
 Nothing outside this package imports it; it imports every layer below.

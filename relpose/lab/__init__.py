@@ -6,7 +6,9 @@
 - `data_stats`: how fast people move and how far their joints reach, per action;
 - `robustness`: perturbations of the 2D input and sweeps over their size;
 - `ablation`: the encoding ablation trained (`train_ablation`) and evaluated over seeds;
-- `intervals`: means with Student-t intervals and paired comparisons over seeds;
+- `intervals`: means with Student-t intervals, paired comparisons over seeds, Holm's correction and the
+  seeds a paired t-test needs (power);
+- `claims`: the paper's claims decided over many seeds (one command, one JSON, Holm-corrected verdicts);
 - `sim_to_real`: a model's error on real motion capture beside its error on the synthetic set;
 - `tolerance`: how a notebook's stored numbers are compared with a fresh run's;
 - `wild_model`: the in-the-wild model (its recipe, training, and the file the kit ships);

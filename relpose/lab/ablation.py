@@ -182,13 +182,21 @@ def _speed_bins(sequences: dict, downsample: int, bins: int) -> tuple[np.ndarray
     then the highest."""
     speeds = np.concatenate([root_speed_px(p2, res_w, downsample) for seqs in sequences.values()
                              for _, p2, res_w in seqs])
-    if bins < 1 or len(speeds) < bins:
-        raise UserError(f"{bins} speed bins need at least {bins} test frames, got {len(speeds)}")
-    order = np.argsort(speeds, kind="stable")
-    which = np.empty(len(speeds), int)
-    which[order] = np.arange(len(speeds)) * bins // len(speeds)
-    edges = np.array([speeds[which == b].min() for b in range(bins)] + [speeds.max()])
+    which, edges = rank_bins(speeds, bins, "speed")
     return speeds, which, edges
+
+
+def rank_bins(values, bins: int, what: str = "value") -> tuple[np.ndarray, np.ndarray]:
+    """Each value's bin by rank (bin b holds the values ranked b/bins to (b+1)/bins, so the bins hold
+    equal counts ±1 even where values tie) and the edges: each bin's lowest value, then the highest."""
+    values = np.asarray(values)
+    if bins < 1 or len(values) < bins:
+        raise UserError(f"{bins} {what} bins need at least {bins} test frames, got {len(values)}")
+    order = np.argsort(values, kind="stable")
+    which = np.empty(len(values), int)
+    which[order] = np.arange(len(values)) * bins // len(values)
+    edges = np.array([values[which == b].min() for b in range(bins)] + [values.max()])
+    return which, edges
 
 
 def run_ablation(settings, sequences: dict, *, encodings=ENCODINGS, seeds=QUICK_SEEDS, preset=None,
@@ -290,46 +298,58 @@ def plot_curves(result: AblationResult, perturbations=None):
 
 # ----------------------------------------------------------------------------- the ablation's checkpoints
 
-def lab_checkpoint_dir(settings, encoding: str, seed: int | None = None) -> str:
-    """Where the lab keeps an encoding variant: <mode's checkpoint folder>/lab/<encoding>[/seed_<seed>]."""
+def lab_checkpoint_dir(settings, encoding: str, seed: int | None = None, under: str = "lab") -> str:
+    """Where the lab keeps an encoding variant: <mode's checkpoint folder>/<under>/<encoding>[/seed_<seed>]
+    (`under` lets another study, such as relpose.lab.claims, keep its own recipe's runs apart)."""
     if encoding not in ENCODINGS:
         raise UserError(f"unknown encoding '{encoding}'; choose one of {', '.join(ENCODINGS)}")
-    folder = os.path.join(settings.checkpoint_dir, "lab", encoding)
+    folder = os.path.join(settings.checkpoint_dir, under, encoding)
     return folder if seed is None else os.path.join(folder, f"seed_{seed}")
 
 
-def ablation_settings(settings, encoding: str, preset=None, seed: int | None = None):
+def ablation_settings(settings, encoding: str, preset=None, seed: int | None = None, under: str = "lab"):
     """The Settings that train stage 1 of one encoding variant into its own folder."""
     preset = preset or LAB_PRESETS[settings.mode]
     if seed is not None:
         preset = preset.with_train(seed=seed)
-    return dataclasses.replace(settings, preset=preset, checkpoint_dir=lab_checkpoint_dir(settings, encoding, seed),
+    return dataclasses.replace(settings, preset=preset,
+                               checkpoint_dir=lab_checkpoint_dir(settings, encoding, seed, under),
                                model_overrides=dict(settings.model_overrides, encoding=encoding), progress=False)
 
 
 def train_ablation(settings, encoding: str, preset=None, seed: int | None = None, quiet: bool = True,
-                   dataset=None) -> str:
+                   dataset=None, under: str = "lab") -> str:
     """Path of the stage-1 checkpoint of `encoding` trained with `preset` (and `seed`); trains it if missing.
 
     A checkpoint already there is reused only when the configurations it records (model, training,
     data) are the ones this call would train with; otherwise it is retrained (the lab folder is the
     kit's own). Training is deterministic (fixed seed, fixed thread count in quick mode), so a reused
     checkpoint holds the same weights a fresh run would write. `dataset`: the settings' data set, when the
-    caller has it loaded already (else it is loaded here, about a second for the synthetic set).
+    caller has it loaded already (else it is loaded here, about a second for the synthetic set). `under`:
+    the folder below the checkpoint folder (lab_checkpoint_dir).
     """
+    from .settings import load_data
+
+    s = ablation_settings(settings, encoding, preset, seed, under)
+    ensure_stage(s, 1, dataset if dataset is not None else load_data(s), quiet=quiet)
+    return s.checkpoint_path(1)
+
+
+def ensure_stage(s, stage: int, dataset, quiet: bool = True, force: bool = False) -> bool:
+    """Train `stage` of the settings' recipe into s.checkpoint_dir (from the previous stage's checkpoint there)
+    unless the checkpoint there records the configurations (model, training, data) this would train with;
+    `force` retrains it anyway. True when it trained."""
     from ..checkpoints import load_checkpoint
     from ..model import RIEModel
     from ..train import training_record
-    from .settings import load_data, train_preset_stage
+    from .settings import train_preset_stage
 
-    s = ablation_settings(settings, encoding, preset, seed)
-    path = s.checkpoint_path(1)
-    dataset = dataset if dataset is not None else load_data(s)
-    cfg = s.train_config(1, validate=False)
-    wanted = training_record(RIEModel(s.model_config(dataset, 1)), cfg, dataset)
-    if os.path.exists(path):
+    path = s.checkpoint_path(stage)
+    if os.path.exists(path) and not force:
+        cfg = s.train_config(stage, validate=False)
+        wanted = training_record(RIEModel(s.model_config(dataset, stage)), cfg, dataset)
         stored = load_checkpoint(path)
         if all(stored.get(k) == v for k, v in wanted.items()):
-            return path
-    train_preset_stage(s, 1, dataset, log=(lambda *_: None) if quiet else print, validate=False)
-    return path
+            return False
+    train_preset_stage(s, stage, dataset, log=(lambda *_: None) if quiet else print, validate=False)
+    return True
