@@ -65,7 +65,7 @@ demo: $(STAMP)
 	$(BIN)/python -m relpose.cli.demo
 
 # The paper's claims decided over ten seeds (relpose.lab.claims): trains the four encodings, the three stages and
-# an equal-epoch single stage per seed in two processes (about an hour on 2 cores), writes results/claims_quick.json
+# an equal-epoch single stage per seed in two processes (about 75 minutes on 2 cores), writes results/claims_quick.json
 # after every seed (an interrupted run resumes from it) and prints the verdicts.
 claims: $(STAMP)
 	$(BIN)/python -m relpose.lab.claims --workers 2
