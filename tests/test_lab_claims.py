@@ -272,7 +272,7 @@ def test_resume_keeps_the_seeds_done_and_reuses_checkpoints(tiny_study, tiny_dat
     assert sorted(f for f in os.listdir(staged) if f.endswith(".bin")) == [
         "stage_1_epoch_1.bin", "stage_2_epoch_1.bin", "stage_3_epoch_1.bin"]
     assert os.listdir(os.path.join(s.checkpoint_dir, "lab", "claims", "one_stage", "seed_0")).count(
-        "stage_1_epoch_3.bin") == 1
+        "stage_3_epoch_3.bin") == 1   # the stage-3 model trained in one stage for 1 + 1 + 1 epochs
 
 
 def test_another_recipe_or_file_is_never_replaced(tiny_study, tmp_path):

@@ -14,14 +14,15 @@ The claims (Shan et al. 2021, abstract, in the kit's words; `PAPER_CLAIMS`), eac
     image (error in the fastest minus the slowest bin of the root's 2D speed, as relpose.lab.ablation);
 (d) local motion: without the temporal encoding the model is less accurate where the joints move little
     around the frame (error in the bin of the smallest local motion range, `motion_range_px`);
-(e) multi-stage optimisation: stages 1-3 beat one stage trained for the same number of epochs.
+(e) multi-stage optimisation: stages 1-3 beat the same model trained in one stage for the same number of epochs.
 
 Per seed (`run_seed`) the four stage-1 encodings are trained or reused (ablation.train_ablation, under
 <checkpoint folder>/lab/claims/<encoding>/seed_S), evaluated on the clean test set (Protocols #1 and #2,
 action-wise), at every perturbation level (the same perturbed inputs for every model), and per frame
 binned by root speed and by local motion range; then stages 2 and 3 are trained from that seed's
-raw+pos+temp stage-1 model (lab/claims/staged/seed_S) and one stage-1 model for e1 + e2 + e3 epochs
-(lab/claims/one_stage/seed_S), both evaluated clean. `run_claims` runs the seeds (in `workers`
+raw+pos+temp stage-1 model (lab/claims/staged/seed_S), and the same stage-3 model trained from random weights
+in one stage for e1 + e2 + e3 epochs at stage 1's learning rate (lab/claims/one_stage/seed_S), both evaluated
+clean. `run_claims` runs the seeds (in `workers`
 processes), rewriting the JSON after every seed, and resumes from it.
 
 The local motion range of a test frame is what the model's window shows of the body's own motion: over
@@ -167,9 +168,12 @@ class ClaimsRecipe:
 
     @property
     def one_stage_config(self) -> TrainConfig:
-        """Stage 1 trained for the three stages' epochs together (the equal-budget baseline of claim (e))."""
+        """The equal-budget baseline of claim (e): the stage-3 model trained from random weights for the three
+        stages' epochs together, at stage 1's learning rate, on stage 1's frames."""
         total = sum(self.staged_preset.epochs(k) for k in (1, 2, 3))
-        return self.encoder_preset.train_config(1, epochs=total)
+        first = self.staged_preset.train_config(1)
+        return self.staged_preset.train_config(3, epochs=total, learning_rate=first.learning_rate,
+                                               subset=first.subset, downsample=first.downsample)
 
     def with_seeds(self, seeds) -> "ClaimsRecipe":
         return dataclasses.replace(self, seeds=tuple(int(s) for s in seeds))
@@ -321,14 +325,32 @@ def train_staged(settings, recipe: ClaimsRecipe, seed: int, stage1_path: str, da
 
 
 def train_one_stage(settings, recipe: ClaimsRecipe, seed: int, dataset) -> tuple[str, bool]:
-    """Stage 1 of raw+pos+temp for the three stages' epochs, in <checkpoint folder>/lab/claims/one_stage/seed_S."""
+    """The equal-budget control of claim (e): the stage-3 model (encoders, fusion, decoders) of raw+pos+temp
+    trained from random weights in one stage for the three stages' epochs together, with the learning rate a
+    model trained from scratch gets (stage 1's, decaying per epoch), on the same frames, in
+    <checkpoint folder>/lab/claims/one_stage/seed_S (notebook 05's section 5 over one seed). Reused while its
+    checkpoint records these configurations."""
+    from ...checkpoints import load_checkpoint
+    from ...model import RIEModel
+    from ...runtime import seed_everything
+    from ...train import CheckpointWriter, train_stage, training_record
+
     folder = os.path.join(settings.checkpoint_dir, CLAIMS_FOLDER, "one_stage", f"seed_{seed}")
     cfg = dataclasses.replace(recipe.one_stage_config, seed=seed)
     preset = dataclasses.replace(recipe.encoder_preset, name=recipe.encoder_preset.name + "-one-stage",
-                                 stages={1: cfg})
+                                 stages={3: cfg})
     s = _stage_settings(settings, preset, folder)
     check_writable_folder(folder, "the claims' checkpoint folder")
-    return s.checkpoint_path(1), ensure_stage(s, 1, dataset)
+    path = s.checkpoint_path(3)
+    seed_everything(cfg.seed)   # before building the model: stage 1's initial weights of the same seed
+    model = RIEModel(s.model_config(dataset, 3)).to(s.device)
+    wanted = training_record(model, cfg, dataset)
+    if os.path.exists(path) and all(load_checkpoint(path).get(k) == v for k, v in wanted.items()):
+        return path, False
+    with CheckpointWriter(folder, cfg, extra=wanted, overwrite=True, log=lambda *_: None) as writer:
+        train_stage(model, dataset, cfg, subjects=s.subjects_train, valid_subjects=s.subjects_test, device=s.device,
+                    callbacks=[writer], progress=False, log=lambda *_: None)
+    return path, True
 
 
 def run_seed(settings, recipe: ClaimsRecipe, seed: int, dataset, test_set: dict) -> dict:
