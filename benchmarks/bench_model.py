@@ -18,6 +18,9 @@ For every (configuration, stage) it measures, in one run on the same machine:
 - FLOPs per window (torch.utils.flop_counter) and the achieved GFLOP/s beside the machine's
   measured fp32 (and bf16) matmul GFLOP/s.
 
+`--variants parts,grouped` compares the five body parts run one after another (the per-module fast forms) with
+the five as one batched computation (relpose.grouped; by default the kit groups on CUDA only).
+
 On CUDA, `--variants ...,graph,amp-graph` adds an experiment: the whole training step (forward,
 backward, optimizer) and the evaluation forward pass captured once as a CUDA graph and replayed,
 one launch instead of thousands, since at batch 1024 the GPU step is bound by kernel launches.
@@ -306,6 +309,7 @@ def main(argv=None):
                 ref = REFERENCE.get((name, stage, kind))
                 achieved = None if ours is None else fpw * ours / 1e9
                 rows.append(dict(config=name, stage=stage, kind=kind, baseline=base, plain=plain, fp32=ours, amp=amp,
+                                 parts=got.get("parts"), grouped=got.get("grouped"),
                                  graph=got.get("graph"), amp_graph=got.get("amp-graph"), reference=ref,
                                  gflop_per_window=fpw / 1e9, achieved_gflops=achieved,
                                  peak_fp32=fp32, peak_bf16=bf16))
@@ -316,10 +320,13 @@ def main(argv=None):
                       f"{fmt(ref)} | {fmt(ratio(ours, ref), '{:.2f}x')} | {fmt(amp)} | "
                       f"{fmt(ratio(amp, ours), '{:.2f}x')} | {fpw / 1e9:.3f} | {fmt(achieved)} | "
                       f"{fmt(None if achieved is None else 100 * achieved / fp32, '{:.0f}%')} |", flush=True)
-                for variant in ("graph", "amp-graph"):
+                for variant in ("parts", "grouped", "graph", "amp-graph"):
                     if got.get(variant) is not None:
-                        print(f"#   {name} stage {stage} {kind}, CUDA graph {variant}: {got[variant]:.0f} win/s = "
-                              f"{fmt(ratio(got[variant], ours), '{:.2f}x')} eager fp32", flush=True)
+                        what = "CUDA graph " if "graph" in variant else ""
+                        print(f"#   {name} stage {stage} {kind}, {what}{variant}: {got[variant]:.0f} win/s = "
+                              f"{fmt(ratio(got[variant], ours), '{:.2f}x')} fp32 (the kit's default)"
+                              + ("" if variant != "grouped" or got.get("parts") is None else
+                                 f" = {ratio(got['grouped'], got['parts']):.2f}x parts"), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -39,8 +39,9 @@ if want 3; then
     done
 fi
 
-# 4. training-step and evaluation throughput, fp32 and --amp, both configurations
-want 4 && $PY benchmarks/bench_model.py --device cuda --variants fp32,amp --steps 20 --json "$OUT/04_model.json" 2>&1 \
+# 4. training-step and evaluation throughput, fp32 (on CUDA the five parts as one computation, relpose.grouped),
+#    the five parts one after another ('parts': the step before it) and --amp, both configurations
+want 4 && $PY benchmarks/bench_model.py --device cuda --variants parts,fp32,amp --steps 20 --json "$OUT/04_model.json" 2>&1 \
     | tee "$OUT/04_model.txt"
 
 # 5. the same with the training step and the evaluation forward pass captured as CUDA graphs (experiment)

@@ -5,6 +5,10 @@ import copy
 import json
 import math
 import os
+import subprocess
+import sys
+import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -302,3 +306,80 @@ def test_command_line(tiny_study, capsys):
     assert "(a) accuracy" in out and "primary row" in out
     assert cli.main(["--analyse", str(tiny_study["out"].parent / "missing.json")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_stored_study_provenance_line_and_verdicts_figure(tmp_path):
+    """Notebook 08 reads results/claims_<mode>.json (None where it was never made), says in one line where the
+    numbers come from, and draws each claim's primary row with its interval and verdict."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from relpose.viz.robustness import VERDICT_COLOURS, verdicts_figure
+
+    assert cl.stored_path("quick", str(tmp_path)) == str(tmp_path / "results" / "claims_quick.json")
+    assert cl.stored_study("full", str(tmp_path)) is None
+    data = fake_results(staged_minus_one=+4.0)
+    data["provenance"] = dict(git_commit="0123456789abcdef", git_dirty=False, cpu_model="Some CPU",
+                              cpu_flags=dict(avx2=True, avx512f=True, avx512_bf16=False, amx_bf16=False),
+                              torch="2.13.0+cpu", workers=2, threads=1, wall_seconds=3000.0,
+                              wall_seconds_all_runs=3600.0, date="2026-12-07T17:00:00+00:00")
+    (tmp_path / "results").mkdir()
+    cl.write_results(data, cl.stored_path("quick", str(tmp_path)))
+    stored = cl.stored_study("quick", str(tmp_path))
+    assert stored["seeds"].keys() == data["seeds"].keys()
+    line = cl.provenance_line(stored)
+    assert line == ("10 seeds of recipe 'hand'; code 0123456; Some CPU (avx2, avx512f); torch 2.13.0+cpu; "
+                    "2 worker(s) x 1 thread(s); 60 min in all; 2026-12-07")
+    verdicts = cl.analyse(stored)
+    fig = verdicts_figure(verdicts, "test")
+    ax = fig.axes[0]
+    primary = [v for v in verdicts if v.primary]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"({v.claim}) {v.ours} - {v.baseline}" for v in primary]
+    assert "mm" in ax.get_xlabel()
+    # one errorbar per primary row, coloured by its verdict: (e) is contradicted (red), the rest hold (green)
+    colours = [bar.lines[0].get_color() for bar in ax.containers]
+    assert colours.count(VERDICT_COLOURS["contradicted"]) == 1
+    assert colours.count(VERDICT_COLOURS["holds"]) == len(primary) - 1
+
+
+def test_the_code_version_is_read_when_the_run_starts(tiny_study):
+    """A commit made while a long run goes on must not be credited with its numbers: every seed's run records
+    the commit read at its start."""
+    data = json.loads(tiny_study["out"].read_text())
+    assert data["provenance"]["git_commit"] == cl.code_version()["commit"]
+    assert all(run["git_commit"] == data["provenance"]["git_commit"] for run in data["runs"])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_ends_with_the_run_that_started_it(tmp_path):
+    """Killing the run's process alone must not leave its workers training on (they would hold the checkpoint
+    folders' locks against the next run): a child that called _end_with_parent ends with its parent."""
+    script = tmp_path / "tree.py"
+    script.write_text(textwrap.dedent("""
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c",
+            "from relpose.lab.claims import _end_with_parent; import time; _end_with_parent(); "
+            "print('ready', flush=True); time.sleep(60)"])
+        print(child.pid, flush=True)
+        time.sleep(60)
+    """))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.getcwd()})
+    child = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "ready"   # the child has set its parent-death signal
+    parent.kill()
+    parent.wait()
+    def running(pid):   # a zombie (ended, not yet reaped by whoever adopted it) counts as ended
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    for _ in range(100):
+        if not running(child):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, 9)
+        pytest.fail("the worker outlived the run's process")

@@ -89,3 +89,31 @@ def plot_speed(result, ax=None):
     ax.legend(fontsize=10)
     ax.figure.tight_layout()
     return ax.figure
+
+
+VERDICT_COLOURS = {"holds": "C2", "contradicted": "C3", "undecided": "0.45"}
+
+
+def verdicts_figure(verdicts, title: str = ""):
+    """The claims' primary rows as a forest plot: each row's mean paired difference (ours minus baseline, mm)
+    with its 95% interval, coloured by its verdict after the family-wise correction; left of zero is the
+    paper's side. `verdicts`: objects with claim, ours, baseline, mean, half_width, verdict, primary."""
+    import matplotlib.pyplot as plt
+
+    rows = [v for v in verdicts if v.primary]
+    fig, ax = plt.subplots(figsize=(7.6, 0.5 * len(rows) + 1.4))
+    y = np.arange(len(rows))[::-1]
+    for yi, v in zip(y, rows):
+        colour = VERDICT_COLOURS.get(v.verdict, "0.45")
+        ax.errorbar(v.mean, yi, xerr=np.nan_to_num(v.half_width), fmt="o", color=colour, capsize=4, ms=5)
+    ax.axvline(0, color="0.2", lw=1)
+    ax.set_yticks(y, [f"({v.claim}) {v.ours} - {v.baseline}" for v in rows])
+    ax.set_xlabel("ours minus baseline (mm), mean and 95% interval over seeds; < 0: the paper's side")
+    for verdict, colour in VERDICT_COLOURS.items():
+        ax.plot([], [], "o", color=colour, label=verdict)
+    ax.legend(fontsize=10, loc="lower right", title="after Holm", title_fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig

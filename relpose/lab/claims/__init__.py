@@ -487,10 +487,16 @@ def cpu_info() -> dict:
     return dict(model=model or platform.processor() or None, flags={f: f in flags for f in CPU_FLAGS})
 
 
-def provenance(settings, workers: int, wall_seconds: float) -> dict:
+def code_version() -> dict:
+    """The commit of the code this process runs and whether tracked files differ from it (read when a run
+    starts: a commit made while a long run goes on must not be credited with its numbers)."""
+    return _git(find_root(os.path.dirname(os.path.abspath(__file__))))
+
+
+def provenance(settings, workers: int, wall_seconds: float, git: dict | None = None) -> dict:
     import torch
 
-    git = _git(find_root(os.path.dirname(os.path.abspath(__file__))))
+    git = git or code_version()
     cpu = cpu_info()
     gpu = torch.cuda.get_device_name(0) if str(settings.device).startswith("cuda") else None
     return dict(git_commit=git["commit"], git_dirty=git["dirty"], cpu_model=cpu["model"], cpu_flags=cpu["flags"],
@@ -553,9 +559,26 @@ def _same_test_set(a, b) -> bool:
 _WORKER_DATA = {}
 
 
+def _end_with_parent() -> None:
+    """On Linux, have the kernel stop this worker when the process that started the run ends (a `kill` of that
+    process alone would otherwise leave the workers training on, holding their checkpoint folders' locks
+    against the next run). Ctrl-C already reaches every process of the terminal's group."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _init_worker() -> None:
     import torch
 
+    _end_with_parent()
     # Two workers on two cores: one thread each, or they would fight over the cores.
     torch.set_num_threads(1)
 
@@ -585,6 +608,7 @@ def run_claims(settings, recipe: ClaimsRecipe, out_path, workers: int = 1, log=p
         raise UserError(f"--workers {workers}: give a whole number >= 1")
     out_path = os.fspath(out_path)
     t_start = time.perf_counter()
+    git = code_version()
     if os.path.exists(out_path):   # a file that is not ours stops the run before any work
         _existing(out_path, None)
     check_writable_folder(os.path.dirname(os.path.abspath(out_path)), "the folder of --out")
@@ -613,7 +637,7 @@ def run_claims(settings, recipe: ClaimsRecipe, out_path, workers: int = 1, log=p
         data["seeds"][str(seed)] = record
         data["seeds"] = {k: data["seeds"][k] for k in sorted(data["seeds"], key=int)}
         wall = time.perf_counter() - t_start
-        data["provenance"] = provenance(settings, workers, wall)
+        data["provenance"] = provenance(settings, workers, wall, git)
         data["provenance"]["wall_seconds_all_runs"] = previous_wall + wall
         now = data["provenance"]
         run_entry.update(date=now["date"], wall_seconds=wall, git_commit=now["git_commit"], cpu_model=now["cpu_model"])
@@ -855,6 +879,29 @@ def power_table(power: dict) -> str:
                       note=f"(seeds needed to detect {power['effect_mm']:g} mm with power {power['power']:g}, "
                            f"two-sided paired t at {power['alpha']:g}, alone or at {power['alpha']:g}/m (Bonferroni); "
                            f"detectable: mm with the {power['seeds_used']} seeds used)")
+
+
+def stored_path(mode: str, root: str | None = None) -> str:
+    """Where the kit keeps a mode's claims study: <kit>/results/claims_<mode>.json (made by `make claims`)."""
+    return os.path.join(root or find_root(), "results", f"claims_{mode}.json")
+
+
+def stored_study(mode: str, root: str | None = None) -> dict | None:
+    """The mode's stored claims study, or None when it has not been made (full mode, until someone runs it)."""
+    path = stored_path(mode, root)
+    return read_results(path) if os.path.exists(path) else None
+
+
+def provenance_line(data: dict) -> str:
+    """One line on where the numbers come from: seeds, commit, CPU, torch, workers, wall time, date."""
+    p = data.get("provenance", {})
+    flags = ", ".join(f for f, on in (p.get("cpu_flags") or {}).items() if on) or "no listed flags"
+    commit = (p.get("git_commit") or "unknown")[:7] + (" with local changes" if p.get("git_dirty") else "")
+    wall = p.get("wall_seconds_all_runs", p.get("wall_seconds"))
+    device = p.get("gpu") or f"{p.get('cpu_model') or 'an unknown CPU'} ({flags})"
+    return (f"{len(data.get('seeds', {}))} seeds of recipe '{data['recipe']['name']}'; code {commit}; {device}; "
+            f"torch {p.get('torch')}; {p.get('workers')} worker(s) x {p.get('threads')} thread(s); "
+            f"{'?' if wall is None else f'{wall / 60:.0f} min'} in all; {str(p.get('date', '?'))[:10]}")
 
 
 def report(data: dict) -> str:
