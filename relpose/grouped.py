@@ -16,10 +16,11 @@ every kernel is a launch. `GroupedRIEModel.forward` computes the same thing with
 It is a fast form like those of relpose.fastpaths (swapped in by `fastpaths.accelerated`, swapped back
 after) and falls back to the model's own forward where its conditions do not hold (dense or non-TCN
 encoders, cumulative batch-norm averages, mixed settings between parts) and on devices where it does not
-pay. Measured (benchmarks/README.md): on a CPU a small model's step is bound by its matrix products and
-element-wise passes, not by the number of calls, and the grouped form gave 0.93-1.11x of the per-part fast
-forms, so by default it runs only where each call is a kernel launch (CUDA); `grouping_on(...)` changes that
-(the benchmark's 'grouped' variant). tests/test_grouped.py checks outputs, gradients and running statistics
+pay. Measured (benchmarks/README.md, one CPU thread): a small model's step is bound by its matrix products and
+element-wise passes more than by the number of calls; the grouped form gave 1.03-1.27x of the per-part fast forms on
+the lab's and the quick model's training steps, 0.75-1.00x on their evaluation and 0.96x / 0.64x at the paper's
+widths, so by default it runs only where each call is a kernel launch (CUDA); `grouping_on(...)` changes that (the
+benchmark's 'grouped' variant). tests/test_grouped.py checks outputs, gradients and running statistics
 against the plain model.
 """
 from __future__ import annotations
