@@ -136,7 +136,7 @@ register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17)
 # orientation, as VideoPose3D does.
 register_dataset(DatasetSpec("custom", "custom 2D keypoints", H36M_17, "h36m", (), GET_CUSTOM, custom=True))
 register_dataset(DatasetSpec("mocap", "motion-capture test set", H36M_17, "h36m", (17,), GET_MOCAP,
-                             keypoints=("gt", "det"), default_keypoints="det", subjects_test=("S11",),
+                             keypoints=("gt", "det", "det_coco"), default_keypoints="det", subjects_test=("S11",),
                              kit_made=True))
 
 

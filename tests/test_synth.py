@@ -45,7 +45,13 @@ def test_layout_keys_dtypes_shapes(data):
         "data_3d_synth.npz", "data_2d_synth_gt.npz", "data_2d_synth_det.npz"}
     made = dict(maker="relpose.synth", version=synth.GENERATOR_VERSION, seed=0, size="tiny", frames_per_take=None)
     f = np.load(paths["3d"], allow_pickle=True)
-    assert set(f.files) == {"positions_3d", "metadata"} and f["metadata"].item() == {"generator": made}
+    meta = f["metadata"].item()
+    assert set(f.files) == {"positions_3d", "metadata"} and meta["generator"] == made
+    # which takes are library motions, and only where the action has such variants
+    library = meta["library_takes"]
+    assert set(library) == set(SUBJECTS)
+    assert all(a.split(" ")[0] in synth.generator.FLOOR_VARIANTS and m in synth.generator.FLOOR_VARIANTS[
+        a.split(" ")[0]][1] for takes in library.values() for a, m in takes.items())
     for key in ("gt", "det"):
         f = np.load(paths[key], allow_pickle=True)
         assert set(f.files) == {"positions_2d", "metadata"}
@@ -111,12 +117,19 @@ def test_joint_angles_within_human_ranges(data):
                 assert np.all(np.sum(_unit(side) * forward, -1)[hanging] > 0), (s, a)
 
 
+def _library_takes(data):
+    return np.load(data["paths"]["3d"], allow_pickle=True)["metadata"].item()["library_takes"]
+
+
 def test_feet_on_the_floor(data):
+    library = _library_takes(data)
     for s in SUBJECTS:
         for a, x in data["p3"][s].items():
-            feet = x[:, FOOT, 2]
-            assert feet.min() > -0.01, (s, a)                   # never through the floor
-            lowest = feet.min(1)
+            assert x[..., 2].min() > -0.01, (s, a)                  # never through the floor
+            if a in library[s]:   # floor work, kneeling, waving ...: tests/test_synth_library.py checks them
+                assert np.all(x[..., 2].min(1) < 0.12), (s, a)      # always lying, sitting or standing on something
+                continue
+            lowest = x[:, FOOT, 2].min(1)
             assert np.all(lowest < 0.02), (s, a)               # always standing on something (no flying)
             for toe in (5, 10):                                 # planted toes hardly slide
                 planted = (x[1:, toe, 2] < 0.003) & (x[:-1, toe, 2] < 0.003)
@@ -126,6 +139,21 @@ def test_feet_on_the_floor(data):
         leg = H36M_32.bone_lengths(data["p3"][s]["Waiting"][:1])[0][[1, 2]].sum()
         root = data["p3"][s]["Waiting"][:, 0, 2]
         assert np.all((root > 0.9 * leg) & (root < leg + 0.12)), s
+
+
+def test_five_actions_have_the_variety_of_the_real_set(tmp_path):
+    """SittingDown goes down to the floor in some takes, Photo and Purchases crouch, kneel or bend, Greeting waves,
+    Directions turns; the other ten actions are the key-pose generator's only."""
+    paths = synth.generate(tmp_path, seed=0, size="tiny", frames_per_take=40, only=["3d"])
+    f = np.load(paths["3d"], allow_pickle=True)
+    library, p3 = f["metadata"].item()["library_takes"], f["positions_3d"].item()
+    seen = {a.split(" ")[0] for takes in library.values() for a in takes}
+    assert seen <= set(synth.generator.FLOOR_VARIANTS) and len(seen) >= 4
+    n = sum(len(t) for t in library.values())
+    assert 10 <= n <= 35                       # 70 takes of these actions at 25-50%
+    floor = [p3[s][a] for s, takes in library.items() for a, m in takes.items() if m in ("sit_floor", "lie_back",
+                                                                                          "lie_side", "get_up")]
+    assert floor and min(x[:, 0, 2].min() for x in floor) < 0.3   # the pelvis comes down near the floor
 
 
 def test_everything_in_front_of_every_camera_and_inside_the_image(data):

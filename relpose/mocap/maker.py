@@ -5,7 +5,8 @@ never copied into the repository) becomes one action of one subject, MOCAP_SUBJE
 are that Human3.6M subject's four: forward kinematics at 50 fps (relpose.mocap.deepmimic), moved on
 the floor so that the clip's mean root position is the middle of the area the cameras see (the
 synthetic set's AREA_CENTRE), projected with the synthetic set's lens model (gt) and given the
-synthetic set's detector noise (det), so the two sets differ in their motion only.
+synthetic set's detector noise (det), so the two sets differ in their motion only; 'det_coco' are a COCO detector's
+keypoints made as the synthetic set makes them (relpose.synth.coco_detections), for the in-the-wild model.
 """
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from scipy.spatial.transform import Rotation
 from ..cameras import load_rig
 from ..errors import UserError
 from ..files import atomic_path
-from ..synth import METADATA, detections, project
+from ..skeleton import H36M_KEPT_JOINTS
+from ..synth import METADATA, coco_detections, detections, project
 from ..synth.motion import AREA_CENTRE
 from .deepmimic import clip_files, clip_h36m17
 
 MOCAP_SUBJECT = "S11"
 FPS = 50
-FILE_NAMES = {"3d": "data_3d_mocap.npz", "gt": "data_2d_mocap_gt.npz", "det": "data_2d_mocap_det.npz"}
+FILE_NAMES = {"3d": "data_3d_mocap.npz", "gt": "data_2d_mocap_gt.npz", "det": "data_2d_mocap_det.npz",
+              "det_coco": "data_2d_mocap_det_coco.npz"}
+KEYPOINT_SETS = ("gt", "det", "det_coco")
 MAKER_VERSION = 1
 SEEDS = 2 ** 32   # seeds are 0 .. 2**32 - 1, as for every seed of the kit (python -m relpose --seed)
 
@@ -84,7 +88,7 @@ def mocap_takes(root: str | None = None) -> dict[str, np.ndarray]:
 
 
 def make_files(data_dir="data", *, seed: int = 0, only=None, log=print) -> dict[str, str]:
-    """Write the three files (or those in `only`) into `data_dir`; an existing file is never replaced."""
+    """Write the four files (or those in `only`) into `data_dir`; an existing file is never replaced."""
     seed = check_seed(seed)
     _check_data_dir(data_dir)
     paths = {k: os.path.join(data_dir, n) for k, n in FILE_NAMES.items()}
@@ -102,12 +106,19 @@ def make_files(data_dir="data", *, seed: int = 0, only=None, log=print) -> dict[
     lengths = [len(p) for p in takes.values()]
     gt = np.stack([project(np.concatenate(list(takes.values())), cam) for cam in cams]).astype(np.float32)
     det = detections(np.random.default_rng([seed, 2 * 10 ** 6]), gt, cams)
+    # the in-the-wild model's keypoints: a COCO detector's on the humanoid (its face from the head's geometry,
+    # relpose.synth.coco, which needs only joints Human3.6M-17 has), converted back to Human3.6M-17
+    all_17 = np.concatenate(list(takes.values()))
+    as_32 = np.zeros((len(all_17), 32, 3), np.float32)
+    as_32[:, list(H36M_KEPT_JOINTS)] = all_17
+    coco = coco_detections(np.random.default_rng([seed, 2 * 10 ** 6 + 2]), as_32, cams) if "det_coco" in write else None
     bounds = np.cumsum([0] + lengths)
     split = (lambda a: {n: list(a[:, lo:hi]) for n, lo, hi in zip(takes, bounds[:-1], bounds[1:])})
     made = dict(METADATA, generator=provenance(seed))
     contents = {"3d": dict(positions_3d={MOCAP_SUBJECT: takes}, metadata={"generator": made["generator"]}),
                 "gt": dict(positions_2d={MOCAP_SUBJECT: split(gt)}, metadata=made),
-                "det": dict(positions_2d={MOCAP_SUBJECT: split(det)}, metadata=made)}
+                "det": dict(positions_2d={MOCAP_SUBJECT: split(det)}, metadata=made),
+                "det_coco": dict(positions_2d={MOCAP_SUBJECT: split(coco) if coco is not None else {}}, metadata=made)}
     for k in write:
         _write_npz(paths[k], **contents[k])
     log(f"wrote {', '.join(os.path.basename(paths[k]) for k in write)} in {data_dir}: {len(takes)} DeepMimic clips "
@@ -120,10 +131,11 @@ def ensure_mocap(data_dir="data", keypoints: str | None = None, *, seed: int = 0
     """Write the missing files a run needs (3D and `keypoints`' 2D), only beside files this maker wrote."""
     from ..synth import read_provenance
     seed = check_seed(seed)
-    if keypoints is not None and keypoints not in ("gt", "det"):
-        raise UserError(f"the motion-capture set has 2D keypoints 'gt' and 'det', not '{keypoints}': use -k gt or -k det")
+    if keypoints is not None and keypoints not in KEYPOINT_SETS:
+        raise UserError(f"the motion-capture set has 2D keypoints 'gt', 'det' and 'det_coco', not '{keypoints}': "
+                        "use -k gt, -k det or -k det_coco")
     paths = {k: os.path.join(data_dir, n) for k, n in FILE_NAMES.items()}
-    needed = list(FILE_NAMES) if keypoints is None else ["3d", keypoints]
+    needed = ["3d", "gt", "det"] if keypoints is None else ["3d", keypoints]
     missing = [k for k in needed if not os.path.exists(paths[k])]
     if not missing:
         return paths

@@ -31,7 +31,8 @@ from ..errors import UserError
 from ..files import atomic_path
 from ..keypoint_layouts import get_layout
 from .coco import coco_keypoints_3d
-from .motion import Body, Motion, concat_motions, make_motion, pose_from_motion
+from .library import library_take
+from .motion import AREA_CENTRE, Body, Motion, concat_motions, make_motion, pose_from_motion
 from ..skeleton import H36M_KEPT_JOINTS
 
 SYNTH_SUBJECTS_TRAIN = ("S1", "S5", "S6", "S7", "S8")
@@ -46,7 +47,7 @@ FILE_NAMES = {"3d": "data_3d_synth.npz", "gt": "data_2d_synth_gt.npz", "det": "d
 EXTRA_FILE_NAMES = {"det_coco": "data_2d_synth_det_coco.npz"}
 KEYPOINT_SETS = ("gt", "det", "det_coco")
 # Bump when the generator's output changes, so that files of another version are not mixed with new ones.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2   # 2: floor work, crouching, waving and turning within five actions (FLOOR_VARIANTS)
 METADATA = dict(layout_name="h36m", num_joints=17, keypoints_symmetry=[[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]])
 
 
@@ -98,17 +99,51 @@ def _in_view(pos, cams, margin=12.0):
 
 
 # ------------------------------------------------------------------------------------ takes
+# Variety within an action, as the real Human3.6M has it: its SittingDown includes sitting and lying on the floor,
+# Photo and Purchases crouch, kneel and bend to the floor, Greeting waves, Directions turns on the spot. A take of
+# such an action is, with this chance, one of these library motions (relpose.synth.library), arms as the action
+# holds them where it has a pose of its own.
+FLOOR_VARIANTS = {
+    "SittingDown": (0.5, ("sit_floor", "get_up", "lie_side", "lie_back"), None),
+    "Photo": (0.4, ("kneel", "squat"), dict(sh_flex=60, sh_abd=25, elbow=125, nod=10)),
+    "Purchases": (0.4, ("bend_reach", "lift", "squat"), None),
+    "Greeting": (0.25, ("wave",), None),
+    "Directions": (0.25, ("turn",), None),
+}
+
+
+def _library_choice(seed, subject, action, attempt):
+    """(motion, arms) when this take of `action` is a library motion, else None (its own random stream, so that
+    the other takes are what generator version 1 made)."""
+    base = action.split(" ")[0]
+    if base not in FLOOR_VARIANTS:
+        return None
+    p, motions, arms = FLOOR_VARIANTS[base]
+    rng = np.random.default_rng([seed, SUBJECTS.index(subject), SYNTH_ACTIONS.index(action), attempt, 7])
+    return (motions[int(rng.integers(len(motions)))], arms) if rng.uniform() < p else None
+
+
 def _attempt(seed, subject, action, n_frames, attempt) -> Motion:
     si, ai = SUBJECTS.index(subject), SYNTH_ACTIONS.index(action)
     rng = np.random.default_rng([seed, si, ai, attempt])
     return make_motion(rng, make_body(subject, seed), action.split(" ")[0], n_frames, scale=0.85 ** attempt)
 
 
-def make_takes(seed: int, subject: str, frames: dict[str, int], cams: list[dict]) -> dict[str, np.ndarray]:
-    """World positions (T, 32, 3) float32 of a subject's takes (action -> array).
+def _library_attempt(seed, subject, action, n_frames, attempt, choice) -> np.ndarray:
+    si, ai = SUBJECTS.index(subject), SYNTH_ACTIONS.index(action)
+    rng = np.random.default_rng([seed, si, ai, attempt, 8])
+    motion, arms = choice
+    return library_take(rng, make_body(subject, seed), motion, n_frames, centre=AREA_CENTRE, arms=arms)
 
-    All takes are posed in one batch; a take that leaves a camera's view is redrawn in a smaller
-    area (deterministically: the attempt number is part of its seed).
+
+def make_takes(seed: int, subject: str, frames: dict[str, int], cams: list[dict],
+               library_motions: dict | None = None) -> dict[str, np.ndarray]:
+    """World positions (T, 32, 3) float32 of a subject's takes (action -> array); `library_motions`, when given,
+    receives action -> library motion for the takes that are one (FLOOR_VARIANTS).
+
+    All takes of the key-pose generator are posed in one batch, library takes one by one; a take that leaves a
+    camera's view is redrawn (in a smaller area for the key-pose generator), deterministically: the attempt
+    number is part of its seed.
     """
     body = make_body(subject, seed)
     takes = {}
@@ -116,13 +151,23 @@ def make_takes(seed: int, subject: str, frames: dict[str, int], cams: list[dict]
     while todo:
         if attempt == 10:
             raise RuntimeError(f"synthetic takes {list(todo)} of {subject} do not fit the cameras' view")
-        motion = concat_motions([_attempt(seed, subject, a, n, attempt) for a, n in todo.items()])
-        pos = pose_from_motion(body, motion).astype(np.float32)
-        ok, bounds = _in_view(pos, cams), np.cumsum([0] + list(todo.values()))
-        for action, lo, hi in zip(list(todo), bounds[:-1], bounds[1:]):
+        choices = {a: _library_choice(seed, subject, a, attempt) for a in todo}
+        batch = {a: n for a, n in todo.items() if choices[a] is None}
+        parts = []
+        if batch:
+            motion = concat_motions([_attempt(seed, subject, a, n, attempt) for a, n in batch.items()])
+            parts.append(pose_from_motion(body, motion))
+        parts += [_library_attempt(seed, subject, a, n, attempt, choices[a]) for a, n in todo.items()
+                  if choices[a] is not None]
+        order = list(batch) + [a for a in todo if choices[a] is not None]
+        pos = np.concatenate(parts).astype(np.float32)
+        ok, bounds = _in_view(pos, cams), np.cumsum([0] + [todo[a] for a in order])
+        for action, lo, hi in zip(order, bounds[:-1], bounds[1:]):
             if ok[lo:hi].all():
                 takes[action] = pos[lo:hi]
                 del todo[action]
+                if library_motions is not None and choices[action] is not None:
+                    library_motions[action] = choices[action][0]
         attempt += 1
     return {a: takes[a] for a in frames}
 
@@ -234,11 +279,12 @@ def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=N
         raise UserError(f"cannot create data directory '{data_dir}': {e.strerror}") from None
     rig = load_rig("h36m")
     kept = list(H36M_KEPT_JOINTS)
-    pos3d, gt2d, det2d, coco2d, frames = {}, {}, {}, {}, 0
+    pos3d, gt2d, det2d, coco2d, frames, library = {}, {}, {}, {}, 0, {}
     for si, subject in enumerate(SUBJECTS):
         lengths = {a: frames_per_take or int(np.random.default_rng([seed, si, ai, 10 ** 6]).integers(
             SIZES[size][0], SIZES[size][1] + 1)) for ai, a in enumerate(SYNTH_ACTIONS)}
-        pos3d[subject] = make_takes(seed, subject, lengths, rig[subject])
+        library[subject] = {}
+        pos3d[subject] = make_takes(seed, subject, lengths, rig[subject], library[subject])
         all_pos = np.concatenate(list(pos3d[subject].values()))
         gt = np.stack([project(all_pos[:, kept], cam) for cam in rig[subject]]).astype(np.float32)
         det = detections(np.random.default_rng([seed, si, 10 ** 6 + 1]), gt, rig[subject])
@@ -250,7 +296,8 @@ def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=N
                                                     rig[subject]))
         frames += int(bounds[-1])
     made = dict(METADATA, generator=provenance(seed, size, frames_per_take))
-    contents = {"3d": dict(positions_3d=pos3d, metadata={"generator": made["generator"]}),
+    # which takes are library motions (floor work, crouching ...), for anyone who wants to find or leave them out
+    contents = {"3d": dict(positions_3d=pos3d, metadata={"generator": made["generator"], "library_takes": library}),
                 "gt": dict(positions_2d=gt2d, metadata=made), "det": dict(positions_2d=det2d, metadata=made),
                 "det_coco": dict(positions_2d=coco2d, metadata=made)}
     for k in write:
