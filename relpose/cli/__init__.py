@@ -9,6 +9,7 @@
 - `wild`: `python -m relpose.cli.wild` (lift a custom keypoint file, render, plausibility);
 - `wild_make`: what `make wild` runs (detect, then lift; the Makefile's values through the environment);
 - `wild_model`: `make wild-model` (the in-the-wild model the kit ships);
+- `yardsticks`: `make yardsticks` (the plausibility checks' yardsticks a lift prints beside its values);
 - `bvh`: `python -m relpose.cli.bvh` (an exported .npy of poses -> BVH and joints JSON);
 - `wild_distance`: `python -m relpose.lab.wild_distance` (people at any distance, measured);
 - `claims`: `python -m relpose.lab.claims`, `make claims` (the paper's claims decided over many seeds);

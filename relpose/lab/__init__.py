@@ -16,5 +16,7 @@
 - `wild`: the names notebook 09 uses for a person in a real video, imported from their homes;
 - `wild_distance`: people filmed from 2-8 m with phone and Human3.6M cameras, lifted with and without the
   person-size zoom, and placed in space (root and floor errors against the DeepMimic clips' truth);
-- `wild_smoothing`: whether temporal smoothing lowers the error on the DeepMimic clips with detector noise.
+- `wild_smoothing`: whether temporal smoothing lowers the error on the DeepMimic clips with detector noise;
+- `yardsticks`: the plausibility checks on takes whose truth is known and on the models' lifts of them
+  (`make yardsticks` writes relpose/data/plausibility_yardsticks.json).
 """

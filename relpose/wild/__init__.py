@@ -10,7 +10,8 @@
 - `visibility`: which joints the detector saw, and the line saying when a body part was out of view.
 - `detection_key`: what a detection was made from, so that `make wild` reuses it only for the same.
 - `plausibility`: without ground truth, how plausible lifted poses are (bone lengths, symmetry,
-  foot sliding, joint limits, height and proportions against `anthropometry`'s human ranges).
+  foot sliding, joint limits, height and proportions against `anthropometry`'s human ranges);
+  `yardsticks`: the same checks' values where the truth is known (package data), printed beside them.
 - `trajectory`: the root placed in the camera from the 2D keypoints, the floor under the planted feet,
   the body in a world frame moving through space.
 - `smoothing`: optional temporal filters (Savitzky-Golay, One Euro) of keypoints or poses.

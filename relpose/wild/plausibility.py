@@ -12,7 +12,8 @@ z forward), root-relative, and the skeleton's joint names:
   length, arm span over height) against adult and child ranges (relpose.wild.anthropometry). A model that
   reads a person's size from their size in the image makes a far pedestrian a child and a near one a giant.
 
-`plausibility_report` runs them all and prints a table or a one-line summary.
+`plausibility_report` runs them all and prints a table or a one-line summary, each value beside its
+yardsticks (relpose.wild.yardsticks: the same checks on takes whose truth is known) when the package has them.
 """
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ from .anthropometry import ADULT_HEIGHT_M, ADULT_RANGES, CHILD_HEIGHT_M, CHILD_R
 from .trajectory import check_poses as _check_poses
 # feet and pseudo_trajectory live in relpose.wild.trajectory and are used here (and imported from here by callers)
 from .trajectory import feet, planted_feet, pseudo_trajectory
+from .yardsticks import Yardsticks, load_yardsticks
 
 FOLD_LIMIT_DEG = 165.0          # knee/elbow flexion beyond this is outside human range (0 = straight)
 HYPEREXTENSION_LIMIT_DEG = -10.0  # signed knee flexion below this: the knee bends backwards
 _PELVIS = ("Hip", "Pelvis")     # H36M-17 calls the pelvis "Hip", HumanEva-15 "Pelvis"
 _ANKLES = ("Foot", "Ankle")     # H36M-17 "LFoot" is the ankle joint, HumanEva-15 says "LAnkle"
+PACKAGED = "packaged"   # table()/summary(yardsticks=PACKAGED): the yardsticks file the package holds, if any
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -331,60 +334,85 @@ class PlausibilityReport:
     body_note: str = ""                       # why body is None
     left_out: int = 0                         # frames not checked (filled in time: nobody was detected there)
 
-    def rows(self) -> list[tuple[str, float | None, str, str]]:
-        """(metric, value, unit, what it means); value None where it could not be measured."""
+    def keyed_rows(self) -> list[tuple[str, str, float | None, str, str]]:
+        """(key, metric, value, unit, what it means): `rows` with each row's stable key, by which the
+        yardsticks file (relpose.wild.yardsticks) stores the same value measured on takes with known truth."""
         bv, asym, jl, fs = self.bone_variation, self.asymmetry, self.joint_limits, self.foot_sliding
         worst_joints = ", ".join(f"{j} {s:.1f}%" for j, s in jl.share_by_joint()) or "none"
         rows = [
-            ("bone length variation (median)", bv.median_pct, "%",
+            ("bone_variation_median_pct", "bone length variation (median)", bv.median_pct, "%",
              "std/mean of a bone's length over frames, median over bones; real bones: 0"),
-            ("bone length variation (max)", bv.max_pct, "%", f"the most varying bone ({bv.worst})"),
-            ("left/right asymmetry (mean)", asym.mean_pct, "%",
+            ("bone_variation_max_pct", "bone length variation (max)", bv.max_pct, "%",
+             f"the most varying bone ({bv.worst})"),
+            ("asymmetry_mean_pct", "left/right asymmetry (mean)", asym.mean_pct, "%",
              "|L-R|/mean(L,R) of mirrored bones, mean over frames and pairs; a person: a few %"),
-            ("left/right asymmetry (max)", asym.max_pct, "%", f"the most asymmetric pair ({asym.worst[0]} vs {asym.worst[1]})"),
+            ("asymmetry_max_pct", "left/right asymmetry (max)", asym.max_pct, "%",
+             f"the most asymmetric pair ({asym.worst[0]} vs {asym.worst[1]})"),
         ]
         if fs is None:
-            rows += [("foot sliding while planted", None, "cm/s", f"not measured: {self.foot_sliding_note}"),
-                     ("frames with a planted foot", None, "%", f"not measured: {self.foot_sliding_note}")]
+            rows += [("foot_sliding_cm_s", "foot sliding while planted", None, "cm/s",
+                      f"not measured: {self.foot_sliding_note}"),
+                     ("planted_frames_pct", "frames with a planted foot", None, "%",
+                      f"not measured: {self.foot_sliding_note}")]
         else:
-            rows += [("foot sliding while planted", fs.sliding_cm_s, "cm/s",
+            rows += [("foot_sliding_cm_s", "foot sliding while planted", fs.sliding_cm_s, "cm/s",
                       "horizontal speed of a planted foot (root placed from the 2D keypoints); real feet: ~0"),
-                     ("frames with a planted foot", fs.planted_pct, "%", "frames where a foot is low and the slower one")]
-        rows.append(("frames outside human limits", jl.frames_outside_pct, "%",
-                     f"knee/elbow folded > {FOLD_LIMIT_DEG:g} deg or knee bent backwards < {HYPEREXTENSION_LIMIT_DEG:g} deg; "
-                     f"by joint: {worst_joints}"))
+                     ("planted_frames_pct", "frames with a planted foot", fs.planted_pct, "%",
+                      "frames where a foot is low and the slower one")]
+        rows.append(("outside_limits_pct", "frames outside human limits", jl.frames_outside_pct, "%",
+                     f"knee/elbow folded > {FOLD_LIMIT_DEG:g} deg or knee bent backwards < "
+                     f"{HYPEREXTENSION_LIMIT_DEG:g} deg; by joint: {worst_joints}"))
         rows += self._body_rows()
         return rows
 
-    def _body_rows(self) -> list[tuple[str, float | None, str, str]]:
+    def rows(self) -> list[tuple[str, float | None, str, str]]:
+        """(metric, value, unit, what it means); value None where it could not be measured."""
+        return [row[1:] for row in self.keyed_rows()]
+
+    def values(self) -> dict[str, float | None]:
+        """{key: value} of the table (None where not measured): what relpose.lab.yardsticks aggregates."""
+        return {key: value for key, _, value, _, _ in self.keyed_rows()}
+
+    def _body_rows(self) -> list[tuple[str, str, float | None, str, str]]:
         if self.body is None:
-            return [("height", None, "cm", f"not measured: {self.body_note}")]
+            return [("height_cm", "height", None, "cm", f"not measured: {self.body_note}")]
         low, high = ADULT_HEIGHT_M
         verdict = self.body.height_verdict() or f"adults {low:.2f}-{high:.2f} m"
-        rows = [("height", 100 * self.body.height_m, "cm", f"head top to floor from bone lengths; {verdict}")]
+        rows = [("height_cm", "height", 100 * self.body.height_m, "cm",
+                 f"head top to floor from bone lengths; {verdict}")]
         off = self.body.proportion_verdicts()
         for name, value in self.body.ratios.items():
             a, b = ADULT_RANGES[name]
             c, d = CHILD_RANGES[name]
-            rows.append((f"{name} / height", 100 * value, "%", f"adults {100 * a:.0f}-{100 * b:.0f}%, children "
-                         f"{100 * c:.0f}-{100 * d:.0f}%" + (f": {off[name]}" if name in off else "")))
+            rows.append((f"{name.replace(' ', '_')}_pct", f"{name} / height", 100 * value, "%",
+                         f"adults {100 * a:.0f}-{100 * b:.0f}%, children {100 * c:.0f}-{100 * d:.0f}%"
+                         + (f": {off[name]}" if name in off else "")))
         return rows
 
-    def table(self) -> str:
-        rows = self.rows()
-        wide = max(len(r[3]) for r in rows)   # text_table right-aligns all but the first column: pad to read left
-        body = [[m, "n/a" if v is None or not np.isfinite(v) else f"{v:.1f}", u, what.ljust(wide)]
-                for m, v, u, what in rows]
-        return text_table(["metric", "value", "unit", "what it means".ljust(wide)], body, sep="  ",
-                          title=f"plausibility of {self.frames} frames at {self.fps:g} fps (no ground truth needed"
-                                f"{self._left_out_text()})")
+    def table(self, yardsticks=PACKAGED) -> str:
+        """The checks as a table; beside each value, the yardsticks' median [10-90% range] over takes whose
+        truth is known (relpose.wild.yardsticks: PACKAGED reads the package's file, None shows none)."""
+        marks, why_not = _resolve(yardsticks)
+        columns = marks.columns if marks is not None else ()
+        rows = self.keyed_rows()
+        wide = max(len(r[4]) for r in rows)   # text_table right-aligns all but the first column: pad to read left
+        body = [[m, "n/a" if v is None or not np.isfinite(v) else f"{v:.1f}", u, *(c.cell(key) for c in columns),
+                 what.ljust(wide)] for key, m, v, u, what in rows]
+        note = marks.note() if marks is not None else why_not
+        return text_table(["metric", "value", "unit", *(c.label for c in columns), "what it means".ljust(wide)], body,
+                          sep="  ", title=f"plausibility of {self.frames} frames at {self.fps:g} fps (no ground truth "
+                                          f"needed{self._left_out_text()})", note=note)
 
     def _left_out_text(self) -> str:
         if not self.left_out:
             return ""
         return f"; {self.left_out} frame{'s' if self.left_out != 1 else ''} with nobody detected, filled in time, left out"
 
-    def summary(self) -> str:
+    def summary(self, yardsticks=PACKAGED) -> str:
+        """One line; with yardsticks, each check's main value is followed by theirs in brackets:
+        'left/right asymmetry 8.0% [mocap truth 1.9%, wild-quick on mocap 6.1%]'."""
+        marks, _ = _resolve(yardsticks)
+        beside = lambda key, unit="%", scale=1.0, fmt=".1f": _beside(marks, key, unit, scale, fmt)  # noqa: E731
         bv, asym, jl, fs = self.bone_variation, self.asymmetry, self.joint_limits, self.foot_sliding
         if fs is None:
             sliding = f"foot sliding n/a ({self.foot_sliding_note})"
@@ -392,13 +420,41 @@ class PlausibilityReport:
             sliding = "foot sliding n/a (no planted foot found)"
         else:
             sliding = f"foot sliding {fs.sliding_cm_s:.1f} cm/s while planted ({fs.planted_pct:.0f}% of frames)"
+        sliding += beside("foot_sliding_cm_s", " cm/s")
         joints = [j for j, _ in jl.share_by_joint()]
         limits = f"{jl.frames_outside_pct:.1f}% of frames with a joint outside human limits"
         if joints:
             limits += f" ({', '.join(joints[:2])})"
-        body = self.body.summary() if self.body is not None else f"height n/a ({self.body_note})"
-        return (f"plausibility: bone length varies {bv.median_pct:.1f}% (median, max {bv.max_pct:.1f}%), {body}, "
-                f"left/right asymmetry {asym.mean_pct:.1f}%, {sliding}, {limits}{self._left_out_text()}")
+        limits += beside("outside_limits_pct")
+        if self.body is None:
+            body = f"height n/a ({self.body_note})" + beside("height_cm", " m", 0.01, ".2f")
+        else:   # the yardstick right after the height, before any verdict on it
+            text, height = self.body.summary(), f"height {self.body.height_m:.2f} m"
+            body = height + beside("height_cm", " m", 0.01, ".2f") + text[len(height):]
+        return (f"plausibility: bone length varies {bv.median_pct:.1f}% (median, max {bv.max_pct:.1f}%)"
+                f"{beside('bone_variation_median_pct')}, {body}, left/right asymmetry {asym.mean_pct:.1f}%"
+                f"{beside('asymmetry_mean_pct')}, {sliding}, {limits}{self._left_out_text()}")
+
+
+def _resolve(yardsticks) -> tuple[Yardsticks | None, str | None]:
+    """(yardsticks, why there are none): a lift prints its checks whatever state the yardsticks file is in."""
+    if yardsticks is None or isinstance(yardsticks, Yardsticks):
+        return yardsticks, None
+    if yardsticks != PACKAGED:
+        raise TypeError(f"yardsticks must be Yardsticks, None or PACKAGED, got {yardsticks!r}")
+    try:
+        return load_yardsticks(), None
+    except UserError as e:   # a damaged file must not stop a lift from being reported
+        return None, f"yardsticks not shown: {e}"
+
+
+def _beside(marks: Yardsticks | None, key: str, unit: str, scale: float, fmt: str) -> str:
+    """' [mocap truth 1.9%, wild-quick on mocap 6.1%]': each shown set's median of `key`; '' without yardsticks."""
+    if marks is None:
+        return ""
+    parts = [f"{c.label} {format(c.median(key) * scale, fmt)}{unit}" for c in marks.columns
+             if c.median(key) is not None]
+    return f" [{', '.join(parts)}]" if parts else ""
 
 
 def plausibility_report(poses, skeleton: Skeleton, fps: float, keypoints_2d=None, width: float | None = None,
