@@ -520,7 +520,8 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
     else:
         cameras = _cameras_of(spec, rig, list(world or {}) + list(kps), world, path_3d)
     positions_3d = None if world is None else _camera_space_3d(world, kps, cameras, path_3d, path_2d)
-    positions_2d = _normalised_2d(kps, cameras, positions_3d, name, path_2d, path_3d)
+    rig_name = f"the {name} rig" if rig is not None else "its metadata's camera list"
+    positions_2d = _normalised_2d(kps, cameras, positions_3d, rig_name, path_2d, path_3d)
     skeleton = spec.skeleton
     return PoseDataset(
         name=name, keypoints=keypoints, skeleton=skeleton, cameras=cameras,
@@ -591,14 +592,15 @@ def _camera_space_3d(world: dict, kps: dict, cameras: dict, path_3d, path_2d) ->
     return positions_3d
 
 
-def _normalised_2d(kps: dict, cameras: dict, positions_3d, name: str, path_2d, path_3d) -> dict:
-    """subject -> action -> per camera (T, J, 2) in normalised screen coordinates, cut to the 3D's length."""
+def _normalised_2d(kps: dict, cameras: dict, positions_3d, rig_name: str, path_2d, path_3d) -> dict:
+    """subject -> action -> per camera (T, J, 2) in normalised screen coordinates, cut to the 3D's length;
+    rig_name says where the cameras come from."""
     positions_2d = {}
     for subject, actions in kps.items():
         positions_2d[subject] = {}
         for action, per_camera in actions.items():
             if len(per_camera) != len(cameras[subject]):
-                raise DataError(f"{_where(path_2d, subject, action)}: {len(per_camera)} cameras, but the {name} rig "
+                raise DataError(f"{_where(path_2d, subject, action)}: {len(per_camera)} cameras, but {rig_name} "
                                 f"has {len(cameras[subject])}; re-create the file with every camera")
             out = []
             for i, seq in enumerate(per_camera):

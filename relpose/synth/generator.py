@@ -208,18 +208,22 @@ def _file_paths(data_dir) -> dict[str, str]:
     return {k: os.path.join(data_dir, name) for k, name in {**FILE_NAMES, **EXTRA_FILE_NAMES}.items()}
 
 
-def noisy_coco_keypoints(rng, pos_32: np.ndarray, cams: list[dict]) -> np.ndarray:
-    """(C, T, 17, 2) COCO-17 pixels as a COCO detector marks them: the synthetic COCO keypoints projected,
-    detector noise added."""
+def coco_pixels(pos_32: np.ndarray, cams: list[dict]) -> np.ndarray:
+    """(C, T, 17, 2) float32: the exact projections of the synthetic COCO keypoints of (T, 32, 3) poses."""
     coco = coco_keypoints_3d(pos_32)
-    exact = np.stack([project(coco, cam) for cam in cams]).astype(np.float32)
+    return np.stack([project(coco, cam) for cam in cams]).astype(np.float32)
+
+
+def noisy_coco_keypoints(rng, exact: np.ndarray, cams: list[dict]) -> np.ndarray:
+    """(C, T, 17, 2) COCO-17 pixels as a COCO detector marks them: detector noise added to their exact
+    projections (coco_pixels)."""
     return detections(rng, exact, cams, _COCO_DET_SIGMA, _COCO_SWAP_PAIRS)
 
 
 def coco_detections(rng, pos_32: np.ndarray, cams: list[dict]) -> np.ndarray:
-    """(C, T, 17, 2) Human3.6M-17 pixels as the kit gets them from a COCO detector: noisy_coco_keypoints
-    converted as the kit converts a real detector's (`to_h36m17`)."""
-    return get_layout("coco-17").to_h36m17(noisy_coco_keypoints(rng, pos_32, cams))
+    """(C, T, 17, 2) Human3.6M-17 pixels as the kit gets them from a COCO detector: the synthetic COCO
+    keypoints projected, detector noise added in the COCO layout, then converted (`to_h36m17`)."""
+    return get_layout("coco-17").to_h36m17(noisy_coco_keypoints(rng, coco_pixels(pos_32, cams), cams))
 
 
 def prepare_output(data_dir, paths: dict[str, str], write: list[str], overwrite: bool) -> None:

@@ -5,8 +5,8 @@ size doing everything, filmed by the cameras people use. Top to bottom:
   1. subjects: W01-W12 for training and W13-W15 for testing (relpose.datasets registers them), bodies drawn
      from human proportions, children to tall adults (relpose.synth.library.random_body);
   2. cameras: four per subject, aimed at the subject's middle over the capture area's centre: one of
-     Human3.6M's (so the lab's view stays in the set: subject k has camera k mod 4 of the k-th calibrated
-     Human3.6M subject, in turn) and three cameras people use (relpose.synth.wild_cameras) from directions
+     Human3.6M's (so the lab's view stays in the set: subject number k has camera k mod 4 of calibrated
+     Human3.6M subject number k mod 7) and three cameras people use (relpose.synth.wild_cameras) from directions
      about 120 degrees apart, each moved back where it is too near to frame the standing body (people step
      back until the whole person fits: here the body's height in FRAME_FILL of the image's height);
   3. takes: one of each motion of the broad library (relpose.synth.library) and one of each of Human3.6M's
@@ -39,8 +39,8 @@ from ..keypoint_layouts import get_layout
 from ..skeleton import H36M_KEPT_JOINTS
 from . import library, motion
 from .coco import coco_keypoints_3d
-from .generator import (BASE_ACTIONS, METADATA, check_args, detections, in_view, noisy_coco_keypoints,
-                        prepare_output, project, refuse_foreign_files, save_npz)
+from .generator import (BASE_ACTIONS, METADATA, check_args, coco_pixels, detections, in_view,
+                        noisy_coco_keypoints, prepare_output, project, refuse_foreign_files, save_npz)
 from .library import LIBRARY_MOTIONS, library_take, random_body
 from .missed_joints import fill_missed, missed_joints
 from .motion import AREA_CENTRE, concat_motions, make_motion, pose_from_motion
@@ -60,7 +60,7 @@ WILD_SET_VERSION = 1
 MAKER = "relpose.synth.wild_set"
 WILD_CAMERAS = 3
 TARGET_HEIGHT = 0.5       # the cameras aim at this fraction of the body's height over the area's centre
-FRAME_FILL = 0.8          # a drawn camera too near to frame the standing body so (its height in the image's) moves back
+FRAME_FILL = 0.8          # a drawn camera moves back until the standing body fills at most this of the image's height
 ATTEMPTS = 4              # draws of a take before the cameras move back for it
 PLACEMENT_M = 0.5         # a library take's centre is at most this far from the area's centre (first attempt)
 STEP_BACK = 1.1           # a camera that loses a frame moves this many times as far from the target ...
@@ -167,9 +167,9 @@ def subject_keypoints(seed: int, si: int, pos: np.ndarray, bounds, cams: list[di
     `pos` (T, 32, 3) (take i is frames bounds[i]:bounds[i + 1]); the detections with missed joints filled."""
     kept, coco = pos[:, list(H36M_KEPT_JOINTS)], coco_keypoints_3d(pos)
     gt = np.stack([project(kept, cam) for cam in cams]).astype(np.float32)
-    exact_coco = np.stack([project(coco, cam) for cam in cams]).astype(np.float32)
+    exact_coco = coco_pixels(pos, cams)
     noisy = {"det": detections(np.random.default_rng([seed, 7400, si]), gt, cams),
-             "det_coco": noisy_coco_keypoints(np.random.default_rng([seed, 7401, si]), pos, cams)}
+             "det_coco": noisy_coco_keypoints(np.random.default_rng([seed, 7401, si]), exact_coco, cams)}
     out = {"gt": gt}
     for stream, (key, exact, points, layout) in enumerate((("det", gt, kept, "h36m-17"),
                                                            ("det_coco", exact_coco, coco, "coco-17"))):
