@@ -137,6 +137,69 @@ def _rig_spec(name: str) -> dict:
     return package_json(f"{name}_cameras")
 
 
+def camera_from_record(record: dict) -> dict:
+    """A camera dict of the kit from a record in the JSON rig's form (relpose/data/h36m_cameras.json: an entry of
+    'intrinsics' merged with one of 'extrinsics'): center and focal_length in pixels, translation in millimetres,
+    orientation a w-x-y-z quaternion camera -> world. Other keys are kept as they are."""
+    cam = copy.deepcopy(record)
+    cam["orientation"] = np.asarray(record["orientation"], dtype=np.float32)
+    cam["translation"] = np.asarray(record["translation"], dtype=np.float32) / 1000  # mm -> m
+    if "focal_length" in cam:
+        cam["intrinsic"] = normalized_intrinsics(cam)
+        cam["center"] = cam["intrinsic"][2:4].copy()
+        cam["focal_length"] = cam["intrinsic"][:2].copy()
+        cam["radial_distortion"] = np.asarray(cam["radial_distortion"], dtype=np.float32)
+        cam["tangential_distortion"] = np.asarray(cam["tangential_distortion"], dtype=np.float32)
+    return cam
+
+
+# A record read from a data file: (key, values it holds, what they must be).
+_RECORD_FIELDS = (("res_w", 1, "a positive whole number of pixels"), ("res_h", 1, "a positive whole number of pixels"),
+                  ("center", 2, "2 pixel coordinates"), ("focal_length", 2, "2 positive focal lengths in pixels"),
+                  ("radial_distortion", 3, "3 coefficients"), ("tangential_distortion", 2, "2 coefficients"),
+                  ("orientation", 4, "a unit quaternion w, x, y, z"), ("translation", 3, "3 coordinates in mm"))
+
+
+def _record_value(record: dict, key: str, size: int, what: str, where: str) -> np.ndarray:
+    fix = "re-create the file with camera records in the JSON rig's form (relpose.cameras.camera_from_record)"
+    if key not in record:
+        raise DataError(f"{where}: camera record has no '{key}' ({what}); {fix}")
+    try:
+        value = np.asarray(record[key], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        value = np.zeros(0)
+    ok = value.size == size and np.isfinite(value).all()
+    if ok and key in ("res_w", "res_h"):
+        whole = isinstance(record[key], (int, np.integer)) and not isinstance(record[key], bool)
+        ok = whole and 0 < value[0] <= 2 ** 16
+    if ok and key == "focal_length":
+        ok = bool((value > 0).all())
+    if ok and key == "orientation":
+        ok = abs(np.linalg.norm(value) - 1) < 1e-3
+    if not ok:
+        got = " ".join(repr(record[key]).split())[:60]
+        raise DataError(f"{where}: camera record '{key}' should be {what}, got {got}; {fix}")
+    return value
+
+
+def check_camera_record(record, where: str) -> dict:
+    """camera_from_record of a record read from a data file, its values checked first (DataError naming `where`)."""
+    if not isinstance(record, dict):
+        raise DataError(f"{where}: a camera record should be a dict in the JSON rig's form, got "
+                        f"{type(record).__name__}; re-create the file")
+    for key, size, what in _RECORD_FIELDS:
+        _record_value(record, key, size, what, where)
+    return camera_from_record(record)
+
+
+def rig_records(name: str) -> dict[str, list[dict]]:
+    """The records of rig 'h36m' or 'humaneva' per calibrated subject, in the JSON rig's form (see
+    camera_from_record): what a data file that keeps its own cameras writes for a camera of the rig."""
+    spec = _rig_spec(name)
+    return {subject: [{**copy.deepcopy(intr), **copy.deepcopy(extr)} for intr, extr in zip(spec["intrinsics"], extrs)]
+            for subject, extrs in spec["extrinsics"].items() if all(extrs)}   # {} means no calibration
+
+
 def load_rig(name: str) -> dict[str, list[dict]]:
     """Cameras per subject of rig 'h36m' or 'humaneva', as the published pipeline prepares them.
 
@@ -145,25 +208,7 @@ def load_rig(name: str) -> dict[str, list[dict]]:
     normalised units, the distortion coefficients and the 9-vector 'intrinsic'. Subjects without
     calibration in the file (Human3.6M S2-S4, HumanEva S4) are left out.
     """
-    spec = _rig_spec(name)
-    rig: dict[str, list[dict]] = {}
-    for subject, extrinsics in spec["extrinsics"].items():
-        if not all(extrinsics):  # {} means the subject has no calibration
-            continue
-        cams = []
-        for intr, extr in zip(spec["intrinsics"], extrinsics):
-            cam = copy.deepcopy(intr)
-            cam["orientation"] = np.asarray(extr["orientation"], dtype=np.float32)
-            cam["translation"] = np.asarray(extr["translation"], dtype=np.float32) / 1000  # mm -> m
-            if "focal_length" in cam:
-                cam["intrinsic"] = normalized_intrinsics(cam)
-                cam["center"] = cam["intrinsic"][2:4].copy()
-                cam["focal_length"] = cam["intrinsic"][:2].copy()
-                cam["radial_distortion"] = np.asarray(cam["radial_distortion"], dtype=np.float32)
-                cam["tangential_distortion"] = np.asarray(cam["tangential_distortion"], dtype=np.float32)
-            cams.append(cam)
-        rig[subject] = cams
-    return rig
+    return {subject: [camera_from_record(r) for r in records] for subject, records in rig_records(name).items()}
 
 
 def frame_rate(name: str) -> int:

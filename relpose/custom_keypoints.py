@@ -52,6 +52,21 @@ KEYPOINT_REACH = 100             # keypoints may lie outside the frame (detector
                                  # but not this many frame sizes away
 
 
+def interpolate_in_time(keypoints: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """(T, J, C) float64: each joint's positions where `good` (T, J) is False filled linearly in time between
+    that joint's nearest good frames, held before the first and after the last: how the kit fills a detector's
+    gaps (relpose.wild.detections.fill_gaps), and what 'interpolated' and 'seen' above mean. Every joint
+    needs a good frame."""
+    T, J, C = keypoints.shape
+    out = np.empty((T, J, C))
+    frame = np.arange(T)
+    for j in range(J):
+        use = good[:, j]
+        for c in range(C):
+            out[:, j, c] = np.interp(frame, frame[use], keypoints[use, j, c])
+    return out
+
+
 def shown(value, width: int = 60) -> str:
     """A value as a message shows it: short, and for integers of any size (str() refuses those of
     more than 4,300 digits)."""

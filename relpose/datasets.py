@@ -4,11 +4,15 @@ Two files per data set, in `data_dir`:
   data_3d_<name>.npz             key positions_3d: {subject: {action: (T, J3d, 3) float world positions, metres}}
   data_2d_<name>_<keypoints>.npz keys positions_2d: {subject: {action: [(T, J2d, 2) pixels, one per camera]}}
                                  and metadata: {num_joints, keypoints_symmetry: [left, right], layout_name?}
+A set without a fixed rig (rig None in its DatasetSpec, e.g. 'synthwild') keeps each subject's cameras in its
+2D file: metadata['cameras'] = {subject: [one record per camera, in the JSON rig's form: center and focal_length
+in pixels, translation in millimetres]} (relpose.cameras.camera_from_record); its frame rate is the spec's.
 Preparation is that of VideoPose3D's run.py, array for array: 3D goes into each camera's space with
 joints 1.. made relative to the root and joint 0 keeping the trajectory; 2D is trimmed to the mocap
 length and normalised with the camera's resolution. Names: 'h36m', 'synth' (Human3.6M rig, 32 or
-17 joints in the 3D file, reduced to 17) and 'humaneva*' (HumanEva-I rig, 15 joints). The 2D joint
-count comes from the file's metadata (e.g. 17 COCO keypoints with 15-joint HumanEva mocap).
+17 joints in the 3D file, reduced to 17), 'synthwild' (cameras in the file) and 'humaneva*' (HumanEva-I
+rig, 15 joints). The 2D joint count comes from the file's metadata (e.g. 17 COCO keypoints with 15-joint
+HumanEva mocap).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from .cameras import frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
+from .cameras import check_camera_record, frame_rate, load_rig, normalize_screen_coordinates, world_to_camera
 from .config_rules import DOWNSAMPLE_RULE, SUBSET_RULE, check_rules
 from .custom_keypoints import CUSTOM_ACTION, read_custom
 from .errors import DataError, UserError
@@ -31,6 +35,7 @@ from .skeleton import H36M_17, H36M_KEPT_JOINTS, HUMANEVA_15, Skeleton
 
 GET_DATA = "see data/README.md, section 'Getting the data'"
 GET_SYNTH = "run `python -m relpose.synth` or `make demo` to generate it"
+GET_SYNTHWILD = "run `python -m relpose.synth --set wild` to generate it"
 GET_CUSTOM = ("write it from your detector's output with `python -m relpose.cli.keypoints` or from a video with "
               "`make wild VIDEO=...` (README, 'Your own video')")
 GET_MOCAP = "run `python -m relpose.mocap` to make it from pybullet's DeepMimic clips (pip install pybullet==3.2.7)"
@@ -46,13 +51,14 @@ class DatasetSpec:
     joints_3d: joint counts its 3D file may hold (the first is reduced to the skeleton's);
     kit_made: the kit writes its files when they are missing, with the function its package registers
     (register_maker); calibration_by_basename: subjects such as 'Train/S1' use the cameras of 'S1'
-    (HumanEva's splits).
+    (HumanEva's splits); rig: the camera rig (relpose.cameras.RIGS), or None for a set whose 2D files record
+    each subject's cameras (metadata['cameras']), whose frame rate is then capture_fps.
     """
 
     name: str
     description: str
     skeleton: Skeleton = field(repr=False)
-    rig: str
+    rig: str | None
     joints_3d: tuple[int, ...]
     get_data: str
     keypoints: tuple[str, ...] | None = None
@@ -62,10 +68,15 @@ class DatasetSpec:
     kit_made: bool = False
     calibration_by_basename: bool = False
     custom: bool = False   # VideoPose3D's custom format: 2D only, one file data_2d_custom_<keypoints>.npz
+    capture_fps: int | None = None   # frames per second of a set without a rig (its cameras are in the file)
+
+    def __post_init__(self):
+        if (self.rig is None) != (self.capture_fps is not None) or (self.rig is None and self.custom):
+            raise ValueError(f"data set '{self.name}': give a rig, or no rig and capture_fps (cameras in the file)")
 
     @property
     def fps(self) -> int:
-        return frame_rate(self.rig)
+        return frame_rate(self.rig) if self.rig is not None else self.capture_fps
 
     def files(self, keypoints: str, data_dir="data") -> tuple[Path, Path]:
         """Paths of the 3D and 2D files (VideoPose3D's names)."""
@@ -129,6 +140,15 @@ register_dataset(DatasetSpec("synth", "synthetic set", H36M_17, "h36m", (32, 17)
                              keypoints=("gt", "det", "det_coco"), default_keypoints="det",
                              subjects_train=H36M_TRAIN, subjects_test=H36M_TEST,
                              kit_made=True))
+# The broad synthetic set the in-the-wild model trains on (relpose.synth.wild_set): bodies from children to tall
+# adults, floor work to runs; each subject is filmed by a Human3.6M camera and by three cameras people use, which
+# its 2D files record. 50 fps: the synthetic motion's rate.
+SYNTHWILD_TRAIN = tuple(f"W{i:02d}" for i in range(1, 13))
+SYNTHWILD_TEST = tuple(f"W{i:02d}" for i in range(13, 16))
+register_dataset(DatasetSpec("synthwild", "broad synthetic set", H36M_17, None, (32, 17), GET_SYNTHWILD,
+                             keypoints=("gt", "det", "det_coco"), default_keypoints="det_coco",
+                             subjects_train=SYNTHWILD_TRAIN, subjects_test=SYNTHWILD_TEST, kit_made=True,
+                             capture_fps=50))
 # Real motion capture (DeepMimic's clips from pybullet, see relpose.mocap), for testing only: every clip is
 # an action of one subject seen by S11's cameras; no training subjects.
 # A user's own videos in VideoPose3D's custom format (relpose.custom_keypoints): 2D only, each video a
@@ -278,7 +298,8 @@ def _read_2d(path: Path, hint: str) -> tuple[dict, dict]:
                                     for i, kps in enumerate(per_camera)]
     layout = meta.get("layout_name") if isinstance(meta, dict) else None
     return out, {"num_joints": num_joints, "left": left, "right": right,
-                 "layout": layout if isinstance(layout, str) else None}
+                 "layout": layout if isinstance(layout, str) else None,
+                 "cameras": meta.get("cameras") if isinstance(meta, dict) else None}
 
 
 @dataclass(eq=False)
@@ -491,12 +512,16 @@ def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = Tru
     if spec.custom:
         return _load_custom(spec, keypoints, data_dir)
     path_3d, path_2d = spec.files(keypoints, data_dir)
-    rig = load_rig(spec.rig)
+    rig = load_rig(spec.rig) if spec.rig is not None else None
     world = _read_3d(path_3d, spec.joints_3d, spec.get_data) if with_3d else None
     kps, meta = _read_2d(path_2d, spec.get_data)
-    cameras = _cameras_of(spec, rig, list(world or {}) + list(kps), world, path_3d)
+    if rig is None:
+        cameras = _cameras_in_file(spec, meta["cameras"], kps, path_2d)
+    else:
+        cameras = _cameras_of(spec, rig, list(world or {}) + list(kps), world, path_3d)
     positions_3d = None if world is None else _camera_space_3d(world, kps, cameras, path_3d, path_2d)
-    positions_2d = _normalised_2d(kps, cameras, positions_3d, name, path_2d, path_3d)
+    rig_name = f"the {name} rig" if rig is not None else "its metadata's camera list"
+    positions_2d = _normalised_2d(kps, cameras, positions_3d, rig_name, path_2d, path_3d)
     skeleton = spec.skeleton
     return PoseDataset(
         name=name, keypoints=keypoints, skeleton=skeleton, cameras=cameras,
@@ -525,6 +550,23 @@ def _cameras_of(spec: DatasetSpec, rig: dict, subjects, world, path_3d) -> dict[
     return cameras
 
 
+def _cameras_in_file(spec: DatasetSpec, recorded, kps: dict, path_2d: Path) -> dict[str, list[dict]]:
+    """Each subject's cameras from the 2D file's metadata['cameras'] (a set without a rig). Subjects of the 3D
+    file only are left to _camera_space_3d, which names them."""
+    fix = f"re-create the file ({spec.get_data})"
+    if not isinstance(recorded, dict):
+        raise DataError(f"{path_2d}: metadata has no 'cameras' {{subject: [camera records]}}, where the "
+                        f"{spec.description} keeps its cameras; {fix}")
+    cameras = {}
+    for subject in kps:
+        records = recorded.get(subject)
+        if not isinstance(records, (list, tuple)) or not records:
+            raise DataError(f"{_where(path_2d, subject)}: metadata 'cameras' has no list of camera records for this "
+                            f"subject; {fix}")
+        cameras[subject] = [check_camera_record(r, _where(path_2d, subject, camera=i)) for i, r in enumerate(records)]
+    return cameras
+
+
 def _camera_space_3d(world: dict, kps: dict, cameras: dict, path_3d, path_2d) -> dict:
     """subject -> action -> per camera (T, J, 3): root-relative joints, the trajectory in joint 0. The 2D file
     must hold the same subjects and takes."""
@@ -550,14 +592,15 @@ def _camera_space_3d(world: dict, kps: dict, cameras: dict, path_3d, path_2d) ->
     return positions_3d
 
 
-def _normalised_2d(kps: dict, cameras: dict, positions_3d, name: str, path_2d, path_3d) -> dict:
-    """subject -> action -> per camera (T, J, 2) in normalised screen coordinates, cut to the 3D's length."""
+def _normalised_2d(kps: dict, cameras: dict, positions_3d, rig_name: str, path_2d, path_3d) -> dict:
+    """subject -> action -> per camera (T, J, 2) in normalised screen coordinates, cut to the 3D's length;
+    rig_name says where the cameras come from."""
     positions_2d = {}
     for subject, actions in kps.items():
         positions_2d[subject] = {}
         for action, per_camera in actions.items():
             if len(per_camera) != len(cameras[subject]):
-                raise DataError(f"{_where(path_2d, subject, action)}: {len(per_camera)} cameras, but the {name} rig "
+                raise DataError(f"{_where(path_2d, subject, action)}: {len(per_camera)} cameras, but {rig_name} "
                                 f"has {len(cameras[subject])}; re-create the file with every camera")
             out = []
             for i, seq in enumerate(per_camera):

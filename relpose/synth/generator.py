@@ -73,7 +73,7 @@ def project(pos, cam):
     return image_coordinates(project_to_2d(X, cam["intrinsic"]), cam["res_w"], cam["res_h"])
 
 
-def _in_view(pos, cams, margin=12.0):
+def in_view(pos, cams, margin=12.0):
     """Per frame: are all joints over 0.5 m in front of every camera and inside its image?
 
     A quick pinhole check (rotation matrix, no distortion, one column at a time, which is faster than
@@ -161,7 +161,7 @@ def make_takes(seed: int, subject: str, frames: dict[str, int], cams: list[dict]
                   if choices[a] is not None]
         order = list(batch) + [a for a in todo if choices[a] is not None]
         pos = np.concatenate(parts).astype(np.float32)
-        ok, bounds = _in_view(pos, cams), np.cumsum([0] + [todo[a] for a in order])
+        ok, bounds = in_view(pos, cams), np.cumsum([0] + [todo[a] for a in order])
         for action, lo, hi in zip(order, bounds[:-1], bounds[1:]):
             if ok[lo:hi].all():
                 takes[action] = pos[lo:hi]
@@ -216,16 +216,17 @@ def detections(rng, gt: np.ndarray, cams: list[dict], sigma=_DET_SIGMA, swap_pai
 
 
 # ------------------------------------------------------------------------------- files, API
-def _save_npz(path: str, **arrays) -> None:
+def save_npz(path: str, **arrays) -> None:
     """np.savez to a temporary file beside `path`, then an atomic rename."""
     with atomic_path(path, what="synthetic data file") as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)   # uncompressed: noisy float32 hardly compresses and this is much faster
 
 
-def _check_args(data_dir, seed, size, frames_per_take) -> None:
-    if size not in SIZES:
-        raise UserError(f"unknown size '{size}' for the synthetic data (choose from {', '.join(SIZES)})")
+def check_args(data_dir, seed, size, frames_per_take, sizes=SIZES, what="the synthetic data") -> None:
+    """The arguments of a synthetic set's maker: UserError for a bad one."""
+    if size not in sizes:
+        raise UserError(f"unknown size '{size}' for {what} (choose from {', '.join(sizes)})")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
     if frames_per_take is not None and (isinstance(frames_per_take, bool) or
@@ -252,19 +253,26 @@ def _file_paths(data_dir) -> dict[str, str]:
     return {k: os.path.join(data_dir, name) for k, name in {**FILE_NAMES, **EXTRA_FILE_NAMES}.items()}
 
 
+def coco_pixels(pos_32: np.ndarray, cams: list[dict]) -> np.ndarray:
+    """(C, T, 17, 2) float32: the exact projections of the synthetic COCO keypoints of (T, 32, 3) poses."""
+    coco = coco_keypoints_3d(pos_32)
+    return np.stack([project(coco, cam) for cam in cams]).astype(np.float32)
+
+
+def noisy_coco_keypoints(rng, exact: np.ndarray, cams: list[dict]) -> np.ndarray:
+    """(C, T, 17, 2) COCO-17 pixels as a COCO detector marks them: detector noise added to their exact
+    projections (coco_pixels)."""
+    return detections(rng, exact, cams, _COCO_DET_SIGMA, _COCO_SWAP_PAIRS)
+
+
 def coco_detections(rng, pos_32: np.ndarray, cams: list[dict]) -> np.ndarray:
     """(C, T, 17, 2) Human3.6M-17 pixels as the kit gets them from a COCO detector: the synthetic COCO
     keypoints projected, detector noise added in the COCO layout, then converted (`to_h36m17`)."""
-    coco = coco_keypoints_3d(pos_32)
-    exact = np.stack([project(coco, cam) for cam in cams]).astype(np.float32)
-    noisy = detections(rng, exact, cams, _COCO_DET_SIGMA, _COCO_SWAP_PAIRS)
-    return get_layout("coco-17").to_h36m17(noisy)
+    return get_layout("coco-17").to_h36m17(noisy_coco_keypoints(rng, coco_pixels(pos_32, cams), cams))
 
 
-def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=None, overwrite=False, only=None):
-    _check_args(data_dir, seed, size, frames_per_take)
-    paths = _file_paths(data_dir)
-    write = list(FILE_NAMES) if only is None else list(only)
+def prepare_output(data_dir, paths: dict[str, str], write: list[str], overwrite: bool) -> None:
+    """Before a set is made: the files asked for are known and not there (unless overwrite), the folder exists."""
     unknown = [k for k in write if k not in paths]
     if unknown:
         raise UserError(f"unknown synthetic file(s) {unknown} (choose from {', '.join(paths)})")
@@ -277,6 +285,22 @@ def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=N
         os.makedirs(data_dir, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create data directory '{data_dir}': {e.strerror}") from None
+
+
+def refuse_foreign_files(paths: dict[str, str], missing: list[str], wanted: dict, made_by: str) -> None:
+    """A set's missing files are added only beside files made by the same maker with the same settings."""
+    for p in paths.values():
+        if os.path.exists(p) and read_provenance(p) != wanted:
+            raise UserError(f"{paths[missing[0]]} is missing, and {p} beside it was not made by {made_by} with seed "
+                            f"{wanted['seed']}, size {wanted['size']}: relpose will not add files to a set that is "
+                            "not its own; move those files away or use another --data-dir")
+
+
+def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=None, overwrite=False, only=None):
+    check_args(data_dir, seed, size, frames_per_take)
+    paths = _file_paths(data_dir)
+    write = list(FILE_NAMES) if only is None else list(only)
+    prepare_output(data_dir, paths, write, overwrite)
     rig = load_rig("h36m")
     kept = list(H36M_KEPT_JOINTS)
     pos3d, gt2d, det2d, coco2d, frames, library = {}, {}, {}, {}, 0, {}
@@ -301,7 +325,7 @@ def generate_files(data_dir="data", *, seed=0, size="default", frames_per_take=N
                 "gt": dict(positions_2d=gt2d, metadata=made), "det": dict(positions_2d=det2d, metadata=made),
                 "det_coco": dict(positions_2d=coco2d, metadata=made)}
     for k in write:
-        _save_npz(paths[k], **contents[k])
+        save_npz(paths[k], **contents[k])
     return {k: paths[k] for k in write}, frames
 
 
@@ -338,12 +362,7 @@ def ensure_synthetic(data_dir="data", keypoints: str | None = None, *, seed: int
     shown = {k: p for k, p in paths.items() if k in FILE_NAMES or k == keypoints}
     if not missing:
         return shown
-    wanted = provenance(seed, size, frames_per_take)
-    for k, p in paths.items():
-        if os.path.exists(p) and read_provenance(p) != wanted:
-            raise UserError(f"{paths[missing[0]]} is missing, and {p} beside it was not made by relpose's synthetic "
-                            f"generator with seed {seed}, size {size}: relpose will not add files to a set that is "
-                            "not its own; move those files away or use another --data-dir")
+    refuse_foreign_files(paths, missing, provenance(seed, size, frames_per_take), "relpose's synthetic generator")
     t0 = time.perf_counter()
     generate_files(data_dir, seed=seed, size=size, frames_per_take=frames_per_take, only=missing)
     names = ", ".join(os.path.basename(paths[k]) for k in missing)

@@ -36,7 +36,8 @@ import numpy as np
 
 # custom_file and read_custom are re-exported: the file's readers and writer belong together for users.
 from ..custom_keypoints import (KEYPOINT_REACH, MAX_FRAME_NUMBER, MAX_FRAMES, check_first_frame,  # noqa: F401
-                                check_fps, check_pixels, custom_file, read_custom, shown, write_custom)
+                                check_fps, check_pixels, custom_file, interpolate_in_time, read_custom, shown,
+                                write_custom)
 from ..errors import DataError, UserError
 from ..files import atomic_path, check_output_file, read_json
 from ..keypoint_layouts import get_layout
@@ -659,20 +660,16 @@ def fill_gaps(track: Track, min_score: float = 0.3) -> tuple[np.ndarray, FillRep
     finite = np.isfinite(track.keypoints).all(axis=-1)
     seen = track.detected[:, None] & finite & (track.scores > 0)    # score 0: the detector did not see it
     good = seen & (track.scores >= min_score)
-    out = np.empty((T, J, 2))
-    frame = np.arange(T)
     filled, weak = 0, []
     for j in range(J):
-        use = good[:, j]
-        if not use.any():
-            use = seen[:, j]
-            if not use.any():
+        if not good[:, j].any():
+            if not seen[:, j].any():
                 raise DataError(f"{where}: joint '{names[j]}' ({track.layout} joint {j}) was never detected in any "
                                 "frame; use a video where the whole body is visible")
+            good[:, j] = seen[:, j]
             weak.append(names[j])
-        filled += int((track.detected & ~use).sum())
-        for c in range(2):
-            out[:, j, c] = np.interp(frame, frame[use], track.keypoints[use, j, c])
+        filled += int((track.detected & ~good[:, j]).sum())
+    out = interpolate_in_time(track.keypoints, good)
     report = FillReport(T, int((~track.detected).sum()), _longest_run(~track.detected), filled, float(min_score),
                         track.switches, tuple(weak))
     return out.astype(np.float32), report
