@@ -330,7 +330,7 @@ def _run(rng):
     cadence = rng.uniform(2.6, 3.0)                 # steps per second
     step = 1.0 / cadence
     stance = rng.uniform(0.42, 0.5) * step * 2 / 2  # seconds a foot is on the ground per step
-    turn = rng.uniform(25, 45) * rng.choice([-1, 1])  # degrees of heading per step: a circle of 2-3.5 m radius
+    turn = rng.uniform(60, 80) * rng.choice([-1, 1])  # x 1/2 degrees of heading per step: a circle of ~2 m radius
     base = pose(pitch=10, lean=5, elbow=90, sh_abd=10, nod=-5)
     keys, flights, t, yaw = [(0.6, pose(base, hip_flex=(30, -15), knee=(20, 90)))], [], 0.6, 0.0
     for k in range(24):
@@ -448,9 +448,10 @@ def _lift(rng):
 
 def _cartwheel(rng):
     """The body turns a full circle about its forward axis, arms and legs spread; hands, then feet, carry it."""
-    keys = [(0.8, pose(STAND)), (0.6, pose(STAR, hip_abd=(5, 40), knee=(10, 0)))]
+    star = pose(STAR, hip_abd=30)
+    keys = [(0.8, pose(STAND)), (0.6, pose(star, hip_abd=(5, 30), knee=(10, 0)))]
     for k in range(1, 5):
-        keys.append((rng.uniform(0.28, 0.38), pose(STAR, roll=90 * k, lean=10 * (k % 2))))
+        keys.append((rng.uniform(0.28, 0.38), pose(star, roll=90 * k, lean=10 * (k % 2))))
     keys += [(0.5, pose(STAND, roll=360, sh_abd=120)), (_hold(rng), pose(STAND, roll=360))]
     return keys, []
 
