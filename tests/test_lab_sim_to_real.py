@@ -51,3 +51,52 @@ def test_gap_refuses_mixed_keypoints(sets):
     det = load_dataset("mocap", "det", folder)
     with pytest.raises(UserError, match="compare like with like"):
         sr.sim_to_real_gap(RIEModel(TINY.model_config(synth, 1)), synth, det)
+
+
+def _gap(sets, seed):
+    import torch
+    torch.manual_seed(seed)
+    synth, mocap, _ = sets
+    return sr.sim_to_real_gap(RIEModel(TINY.model_config(synth, 1)), synth, mocap, downsample=4, synth_cameras=[0])
+
+
+def test_clip_table_and_record_carry_every_clip_and_the_ratios(sets):
+    synth, mocap, _ = sets
+    gaps = {"a": _gap(sets, 0), "b": _gap(sets, 1)}
+    table = sr.clip_table(gaps)
+    lines = table.splitlines()
+    assert "a P1" in lines[0] and "b P1" in lines[0] and "x synth" in lines[0]
+    for clip in mocap.actions("S11"):
+        row = next(line for line in lines if line.startswith(clip + " "))
+        assert f"{gaps['b'].mocap.per_action[clip][0]:.1f}" in row
+        assert f"{gaps['a'].mocap.per_action[clip][0] / gaps['a'].synth.mpjpe_mm:.2f}" in row
+    assert f"{gaps['a'].ratio:.2f}" in next(line for line in lines if line.startswith("all clips"))
+    record = sr.gap_record(gaps["a"], list(synth.skeleton.joint_names))
+    assert set(record["per_clip_mm"]) == set(mocap.actions("S11"))
+    assert record["ratio"] == pytest.approx(gaps["a"].ratio, abs=1e-3)
+    assert record["per_joint_mm"]["mocap"]["Hip"] == pytest.approx(gaps["a"].mocap.per_joint_mm[0], abs=0.05)
+
+
+def test_seeds_summary_is_the_mean_and_t_interval(sets):
+    from relpose.lab.intervals import mean_interval
+    gaps = {0: _gap(sets, 0), 1: _gap(sets, 1), 2: _gap(sets, 2)}
+    summary = sr.seeds_summary(gaps)
+    ratios = [g.ratio for g in gaps.values()]
+    assert summary["ratio"].mean == pytest.approx(np.mean(ratios))
+    assert summary["ratio"].half_width == pytest.approx(mean_interval(ratios).half_width)
+    assert summary["ratio"].half_width > 0 and summary["ratio"].n == 3
+    assert {f"clip {c}" for c in sets[1].actions("S11")} <= set(summary)
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "give models as NAME=CHECKPOINT, or --seeds"),
+    (["--seeds", "1,x"], "--seeds '1,x': give whole numbers"),
+    (["--seeds", "1,1"], "give distinct non-negative whole numbers"),
+    (["justapath.bin"], "model 'justapath.bin': give NAME=CHECKPOINT"),
+    (["a=x.bin", "a=y.bin"], "model name 'a' given twice"),
+])
+def test_command_line_errors_are_one_line(argv, message, capsys):
+    from relpose.cli import sim_to_real as cli
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

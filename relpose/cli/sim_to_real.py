@@ -1,12 +1,18 @@
 """`python -m relpose.cli.sim_to_real NAME=CHECKPOINT ...`: models on the synthetic test subjects and on the real
-DeepMimic motion capture (relpose.lab.sim_to_real), side by side: the gap, the per-clip table and the per-joint errors.
+DeepMimic motion capture (relpose.lab.sim_to_real), side by side: the gap and the per-clip table.
 
 Each model is evaluated at its training frame rate (its checkpoint's downsample, or --downsample for a file without
 a training record, such as the shipped in-the-wild model), with the keypoints it was trained on (-k).
+
+`--seeds 0,1,2` trains the quick recipe once per seed on the synthetic set of --data-dir (stages 1-3, into
+checkpoint/sim-to-real/synth-v<generator version>/seed-<k>, kept: a second run only evaluates) and prints each
+seed's gap and the mean with its 95% interval: an error on motion a model never saw moves a lot between seeds.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
 
 from ..checkpoints import load_checkpoint
@@ -16,7 +22,10 @@ from ..files import atomic_path, check_output_file
 from ..mocap import ensure_mocap
 from ..synth import ensure_synthetic
 from ..weights import load_model
-from ..lab.sim_to_real import clip_table, gap_record, gap_table, sim_to_real_gap
+from ..files import find_root
+from ..lab.settings import settings as lab_settings
+from ..lab.sim_to_real import clip_table, gap_record, gap_table, gaps_over_seeds, seeds_summary, sim_to_real_gap
+from ..synth import read_provenance
 from .common import OneLineParser, run_command
 
 
@@ -32,9 +41,33 @@ def _models(specs) -> dict[str, str]:
     return models
 
 
+def _seeds(text) -> list[int]:
+    if text is None:
+        return []
+    try:
+        seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"--seeds {text!r}: give whole numbers separated by commas, e.g. --seeds 0,1,2") from None
+    if not seeds or any(v < 0 for v in seeds) or len(set(seeds)) != len(seeds):
+        raise UserError(f"--seeds {text!r}: give distinct non-negative whole numbers, e.g. --seeds 0,1,2")
+    return seeds
+
+
+def _seed_gaps(seeds, keypoints, data_dir, synth, mocap, strides) -> dict:
+    """The quick recipe trained per seed on data_dir's synthetic set, named 'seed k'."""
+    meta = read_provenance(os.path.join(data_dir, "data_3d_synth.npz")) or {}
+    s = dataclasses.replace(lab_settings("quick"), keypoints=keypoints, data_dir=data_dir)
+    version = meta.get("version", "unknown")
+    folder = os.path.join(find_root(), "checkpoint", "sim-to-real", f"synth-v{version}-{keypoints}")
+    gaps = gaps_over_seeds(s, seeds, folder, synth, mocap)
+    strides.update({f"seed {k}": s.train_config(3).downsample for k in seeds})
+    return {f"seed {k}": g for k, g in gaps.items()}
+
+
 def _sim_to_real(argv) -> int:
     parser = OneLineParser(prog="python -m relpose.cli.sim_to_real", description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="+", metavar="NAME=CHECKPOINT", help="models to compare")
+    parser.add_argument("models", nargs="*", metavar="NAME=CHECKPOINT", help="models to compare")
+    parser.add_argument("--seeds", help="train the quick recipe with these seeds (e.g. 0,1,2) and compare them")
     parser.add_argument("-k", "--keypoints", default="det", choices=("gt", "det", "det_coco"),
                         help="2D keypoints of both sets (the models' training keypoints; default det)")
     parser.add_argument("--data-dir", default="data", help="where the synthetic and mocap files are (made if missing)")
@@ -43,6 +76,9 @@ def _sim_to_real(argv) -> int:
     parser.add_argument("--json", help="also write the numbers to this JSON file (never replaces one)")
     args = parser.parse_args(argv)
     models = _models(args.models)
+    seeds = _seeds(args.seeds)
+    if not models and not seeds:
+        raise UserError("give models as NAME=CHECKPOINT, or --seeds to train some (see --help)")
     if args.json:
         check_output_file(args.json, "the results file", overwrite=False, suffixes=(".json",))
     ensure_synthetic(args.data_dir, args.keypoints)
@@ -54,12 +90,21 @@ def _sim_to_real(argv) -> int:
         stride = (load_checkpoint(path).get("train_config") or {}).get("downsample", args.downsample)
         strides[name] = stride
         gaps[name] = sim_to_real_gap(load_model(path), synth, mocap, downsample=stride)
+    if seeds:
+        gaps.update(_seed_gaps(seeds, args.keypoints, args.data_dir, synth, mocap, strides))
     print(gap_table(gaps))
     print()
     print(clip_table(gaps))
+    if seeds:
+        summary = seeds_summary({k: gaps[f"seed {k}"] for k in seeds})
+        print(f"\nover {len(seeds)} seeds (mean ± 95% half-width): " + ", ".join(
+            f"{k} {v}" if k != "ratio" else f"ratio {v.mean:.2f} ± {v.half_width:.2f}"
+            for k, v in summary.items() if not k.startswith("clip")))
     if args.json:
         record = {"command": "python -m relpose.cli.sim_to_real " + " ".join(argv or sys.argv[1:]),
                   "keypoints": args.keypoints, "models": models, "downsample": strides,
+                  "data": {n: read_provenance(os.path.join(args.data_dir, f)) for n, f in
+                           (("synth", "data_3d_synth.npz"), ("mocap", "data_3d_mocap.npz"))},
                   "results": {n: gap_record(g, list(synth.skeleton.joint_names)) for n, g in gaps.items()}}
         with atomic_path(args.json, what="results file") as tmp, open(tmp, "w") as f:
             json.dump(record, f, indent=1)

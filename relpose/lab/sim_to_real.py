@@ -140,3 +140,35 @@ def gap_record(gap: Gap, joint_names) -> dict:
             "per_clip_mm": {c: r(v[0]) for c, v in gap.mocap.per_action.items()},
             "per_joint_mm": {"synth": dict(zip(joint_names, map(r, gap.synth.per_joint_mm))),
                              "mocap": dict(zip(joint_names, map(r, gap.mocap.per_joint_mm)))}}
+
+
+# ------------------------------------------------------------------------------------- over seeds
+def seed_settings(s, seed: int, folder: str):
+    """Settings `s` with the recipe's training seed set to `seed` and checkpoints in folder/seed-<seed>."""
+    import dataclasses
+    import os
+    return dataclasses.replace(s, preset=s.preset.with_train(seed=int(seed)),
+                               checkpoint_dir=os.path.join(folder, f"seed-{int(seed)}"))
+
+
+def gaps_over_seeds(s, seeds, folder: str, synth_dataset, mocap_dataset, *, stage: int = 3, log=print) -> dict:
+    """{seed: Gap} of the recipe of settings `s` trained with each seed (each made if missing, in folder/seed-k):
+    one training run says little about an error on motion it never saw, which moves a lot from seed to seed."""
+    from .settings import ensure_checkpoint, load_model
+    gaps = {}
+    for seed in seeds:
+        sk = seed_settings(s, seed, folder)
+        path = ensure_checkpoint(sk, stage, log=log)
+        gaps[int(seed)] = sim_to_real_gap(load_model(sk, stage, path), synth_dataset, mocap_dataset,
+                                          downsample=sk.train_config(stage).downsample)
+    return gaps
+
+
+def seeds_summary(gaps: dict, level: float = 0.95) -> dict:
+    """Mean and Student-t interval over seeds of the synthetic error, the mocap error, their ratio and each clip's."""
+    from .intervals import mean_interval
+    values = {"synth P1": [g.synth.mpjpe_mm for g in gaps.values()],
+              "mocap P1": [g.mocap.mpjpe_mm for g in gaps.values()], "ratio": [g.ratio for g in gaps.values()]}
+    clips = next(iter(gaps.values())).mocap.per_action
+    values.update({f"clip {c}": [g.mocap.per_action[c][0] for g in gaps.values()] for c in clips})
+    return {k: mean_interval(v, level) for k, v in values.items()}
