@@ -4,8 +4,9 @@ import pytest
 from relpose.datasets import load_dataset
 from relpose.errors import UserError
 from relpose.skeleton import H36M_17
-from relpose.lab.data_stats import format_statistics, per_action_statistics, range_of_motion, root_speed
-from relpose.synth import generate
+from relpose.lab.data_stats import (format_statistics, library_takes_table, per_action_statistics, range_of_motion,
+                                    root_speed)
+from relpose.synth import generate, generator
 
 
 def random_rotation(rng):
@@ -108,3 +109,19 @@ def test_format_statistics(tiny_synth):
     assert f"  {speed:.2f}  " in walking
     with pytest.raises(UserError, match="joint 'Elbow'"):
         format_statistics(stats, H36M_17, joints=["Elbow"])
+
+
+def test_library_takes_table_puts_each_take_s_motion_under_its_action_and_counts_them():
+    library = {"S1": {"Photo 1": "kneel", "Greeting": "wave"}, "S9": {}, "S11": {"Photo": "squat", "Photo 1": "kneel"}}
+    text = library_takes_table(library, actions=["Photo", "Greeting"])
+    lines = text.splitlines()
+    assert lines[0].split() == ["subject", "Photo", "Greeting"]
+    assert [line.split("  ")[0].strip() for line in lines[2:5]] == ["S1", "S9", "S11"]   # the subjects in order
+    assert lines[2].split() == ["S1", "-", "/", "kneel", "wave", "/", "-"]               # first / second take
+    assert lines[3].split() == ["S9", "-", "/", "-", "-", "/", "-"]
+    assert lines[4].split() == ["S11", "squat", "/", "kneel", "-", "/", "-"]
+    assert lines[6].split() == ["library", "3", "of", "6", "1", "of", "6"]
+    default = library_takes_table(library).splitlines()[0].split()
+    assert default[1:] == list(generator.FLOOR_VARIANTS)                                # the actions with variants
+    with pytest.raises(UserError, match="no takes of Cooking"):
+        library_takes_table(library, actions=["Cooking"])

@@ -1,7 +1,8 @@
 """Descriptive statistics of a pose data set: how fast people move and how far their joints reach.
 
 Used by the data-inspection notebook to compare actions: global motion (walking) shows up as root
-speed, local motion (gestures, eating) as the range of motion of the limbs around the root.
+speed, local motion (gestures, eating) as the range of motion of the limbs around the root; and to show
+which takes of the synthetic set are motions of the broad library (`library_takes_table`).
 
 - root speed: the root joint's displacement between consecutive frames times the frame rate (m/s);
 - range of motion of a joint: the largest distance between two positions the joint takes over a
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
+from ..synth.generator import FLOOR_VARIANTS, SYNTH_ACTIONS
 from ..tables import text_table
 
 _BLOCK_ELEMENTS = 1 << 18  # squared distances held at once by range_of_motion (2 MB)
@@ -120,3 +122,22 @@ def format_statistics(stats: list[ActionStatistics], skeleton, joints=None) -> s
                       widths=[width, 5, 7, 8, 8] + [9] * len(joints),
                       formats=["", "d", "d", ".2f", ".0f"] + [".0f"] * len(joints), sep="  ",
                       note="(ROM: range of motion relative to the root, mm; mean over the non-root joints)")
+
+
+def library_takes_table(library_takes: dict, actions=None) -> str:
+    """Which takes of the synthetic set are motions of the broad library: the 3D file's
+    metadata['library_takes'] ({subject: {take: motion}}) as a table, a row per subject and a column per action
+    with library variants (`actions`, default the generator's FLOOR_VARIANTS), each cell the motion of each of the
+    action's takes in order ('-': the action's own key-pose motion); the last row counts them."""
+    actions = list(FLOOR_VARIANTS if actions is None else actions)
+    takes = {a: [t for t in SYNTH_ACTIONS if t.split(" ")[0] == a] for a in actions}
+    unknown = [a for a in actions if not takes[a]]
+    if unknown:
+        raise UserError(f"no takes of {', '.join(unknown)} in the synthetic set (actions: "
+                        f"{', '.join(sorted({t.split(' ')[0] for t in SYNTH_ACTIONS}))})")
+    rows = [[subject, *(" / ".join(library_takes[subject].get(t, "-") for t in takes[a]) for a in actions)]
+            for subject in library_takes]
+    counts = [f"{sum(t in library_takes[s] for s in library_takes for t in takes[a])} of "
+              f"{len(library_takes) * len(takes[a])}" for a in actions]
+    return text_table(["subject", *actions], rows, footer=[["library", *counts]], sep="  ",
+                      note="(each cell: the motion of the action's first / second take; -: the action's own motion)")

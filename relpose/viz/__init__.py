@@ -19,7 +19,10 @@ One module per concept; imports point down only (viz reads the core, never the l
   `validate_selection`;
 - `curves`: training curves as a PNG (`--export-training-curves`), without touching matplotlib's backend;
 - `architecture`: the RIE architecture drawn from a ModelConfig, with the tensor shape on every arrow;
-- `robustness`: the robustness lab's figures (perturbation examples, the ablation's curves and speed bins).
+- `robustness`: the robustness lab's figures (perturbation examples, the ablation's curves and speed bins);
+- `variety`: what the synthetic data covers: the motion library's poses on a child and an adult
+  (`poses_figure`), and one pose of the broad set as its four cameras see it, with a top view of where they
+  stand (`camera_views_figure`, `broad_set_view`).
 
 Nothing is imported until it is used (`viz.skeleton_figure` imports relpose.viz.figures then): `--render`
 and the command line load matplotlib's renderer without Plotly, ipywidgets or IPython.
@@ -41,10 +44,11 @@ HOMES = {
                    "scene_layout", "segment_coordinates", "segment_index"),
     "render": ("export_predictions", "read_video", "render_animation", "render_take", "validate_selection"),
     "static": ("draw_skeleton_2d", "draw_skeleton_3d", "png_bytes", "static_figure", "static_png"),
+    "variety": ("broad_set_view", "camera_views_figure", "poses_figure"),
 }
 _HOME_OF = {name: module for module, names in HOMES.items() for name in names}
 MODULES = ("architecture", "curves", "explorer", "figure_json", "figures", "notebook", "primitives", "render",
-           "robustness", "static")
+           "robustness", "static", "variety")
 
 __all__ = sorted(_HOME_OF, key=str.lower)
 
