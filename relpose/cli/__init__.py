@@ -10,6 +10,8 @@
 - `wild_make`: what `make wild` runs (detect, then lift; the Makefile's values through the environment);
 - `wild_model`: `make wild-model` (the in-the-wild model the kit ships);
 - `yardsticks`: `make yardsticks` (the plausibility checks' yardsticks a lift prints beside its values);
+- `sim_to_real`: `python -m relpose.cli.sim_to_real` (models on the synthetic test subjects and the DeepMimic clips,
+  per clip; `--seeds` trains the quick recipe per seed);
 - `bvh`: `python -m relpose.cli.bvh` (an exported .npy of poses -> BVH and joints JSON);
 - `wild_distance`: `python -m relpose.lab.wild_distance` (people at any distance, measured);
 - `claims`: `python -m relpose.lab.claims`, `make claims` (the paper's claims decided over many seeds);
