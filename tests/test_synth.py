@@ -329,3 +329,19 @@ def test_the_generators_axis_rotations_are_scipys():
     for axis in "xyz":
         np.testing.assert_allclose(_rot(axis, angles), Rotation.from_euler(axis, angles[:, None]).as_matrix(),
                                    rtol=0, atol=1e-15)
+
+
+def test_files_of_an_older_generator_are_named_not_used_silently(tmp_path):
+    paths = synth.generate(tmp_path, seed=0, size="default", frames_per_take=3)
+    f = np.load(paths["3d"], allow_pickle=True)
+    meta = f["metadata"].item()
+    meta["generator"] = dict(meta["generator"], version=1)
+    np.savez(paths["3d"], positions_3d=f["positions_3d"].item(), metadata=meta)
+    lines = []
+    synth.ensure_synthetic(tmp_path, "det", frames_per_take=3, log=lines.append)
+    assert len(lines) == 1 and "generator version 1" in lines[0] and f"version {synth.GENERATOR_VERSION}" in lines[0]
+    assert "delete the synthetic files" in lines[0]
+    lines.clear()
+    synth.generate(tmp_path, seed=0, size="default", frames_per_take=3, overwrite=True)
+    synth.ensure_synthetic(tmp_path, "det", frames_per_take=3, log=lines.append)
+    assert lines == []

@@ -106,6 +106,9 @@ def _sim_to_real(argv) -> int:
                   "data": {n: read_provenance(os.path.join(args.data_dir, f)) for n, f in
                            (("synth", "data_3d_synth.npz"), ("mocap", "data_3d_mocap.npz"))},
                   "results": {n: gap_record(g, list(synth.skeleton.joint_names)) for n, g in gaps.items()}}
+        if seeds:
+            record["over_seeds"] = {k: {"mean": round(v.mean, 3), "half_width_95": round(v.half_width, 3), "n": v.n}
+                                    for k, v in summary.items()}
         with atomic_path(args.json, what="results file") as tmp, open(tmp, "w") as f:
             json.dump(record, f, indent=1)
         print(f"wrote {args.json}")

@@ -112,34 +112,43 @@ def where_table(gap: Gap, joint_names, worst: int = 6) -> str:
 
 def clip_table(gaps: dict) -> str:
     """Per DeepMimic clip, each model's Protocol #1 error (mm) and its ratio to the model's own synthetic error:
-    the table that says which motions a model has never seen. Clips in the first model's order, worst first."""
-    names = list(gaps)
-    first = gaps[names[0]].mocap.per_action
-    clips = sorted(first, key=lambda c: -first[c][0])
-    header = ["clip", "frames"] + [h for n in names for h in (f"{n} P1", "x synth")]
-    rows = [[c, first[c][2]] + [v for n in names for v in (gaps[n].mocap.per_action[c][0],
-                                                             gaps[n].mocap.per_action[c][0] / gaps[n].synth.mpjpe_mm)]
+    the table that says which motions a model has never seen. Clips in the first model's order, worst first.
+    `gaps`: {model name: Gap, or its gap_record (a stored result)}."""
+    records = {n: g if isinstance(g, dict) else gap_record(g) for n, g in gaps.items()}
+    names = list(records)
+    first = records[names[0]]["per_clip_mm"]
+    clips = sorted(first, key=lambda c: -first[c])
+    header = ["clip"] + [h for n in names for h in (f"{n} P1", "x synth")]
+    ratio = lambda n, mm: mm / records[n]["synth"]["mpjpe_mm"]
+    rows = [[c] + [v for n in names for v in (records[n]["per_clip_mm"][c], ratio(n, records[n]["per_clip_mm"][c]))]
             for c in clips]
-    rows.append(["all clips", sum(first[c][2] for c in clips)]
-                + [v for n in names for v in (gaps[n].mocap.mpjpe_mm, gaps[n].ratio)])
-    width = max(10, *(len(h) + 2 for h in header[2:]))
-    return text_table(header, rows, widths=[22, 7] + [width, 8] * len(names),
-                      formats=["", "d"] + [".1f", ".2f"] * len(names),
-                      note="(Protocol #1 mm; frames over the 4 cameras; 'x synth': the clip's error over the model's "
-                           "synthetic test error)")
+    rows.append(["all clips"] + [v for n in names for v in (records[n]["mocap"]["mpjpe_mm"], records[n]["ratio"])])
+    rows.append(["synthetic test"] + [v for n in names for v in (records[n]["synth"]["mpjpe_mm"], 1.0)])
+    width = max(10, *(len(h) + 2 for h in header[1:]))
+    return text_table(header, rows, widths=[22] + [width, 8] * len(names), formats=[""] + [".1f", ".2f"] * len(names),
+                      note="(Protocol #1 mm; 'x synth': the clip's error over the model's synthetic test error)")
 
 
-def gap_record(gap: Gap, joint_names) -> dict:
-    """A Gap as plain numbers (rounded to 0.1 mm) for a JSON file."""
+def gap_record(gap: Gap, joint_names=None) -> dict:
+    """A Gap as plain numbers (rounded to 0.1 mm) for a JSON file; per joint when `joint_names` are given."""
     r = lambda v: round(float(v), 1)
-    return {"synth": {"mpjpe_mm": r(gap.synth.mpjpe_mm), "p_mpjpe_mm": r(gap.synth.p_mpjpe_mm),
-                      "frames": gap.synth.frames},
-            "mocap": {"mpjpe_mm": r(gap.mocap.mpjpe_mm), "p_mpjpe_mm": r(gap.mocap.p_mpjpe_mm),
-                      "frames": gap.mocap.frames},
-            "ratio": round(gap.ratio, 3),
-            "per_clip_mm": {c: r(v[0]) for c, v in gap.mocap.per_action.items()},
-            "per_joint_mm": {"synth": dict(zip(joint_names, map(r, gap.synth.per_joint_mm))),
-                             "mocap": dict(zip(joint_names, map(r, gap.mocap.per_joint_mm)))}}
+    record = {"synth": {"mpjpe_mm": r(gap.synth.mpjpe_mm), "p_mpjpe_mm": r(gap.synth.p_mpjpe_mm),
+                        "frames": gap.synth.frames},
+              "mocap": {"mpjpe_mm": r(gap.mocap.mpjpe_mm), "p_mpjpe_mm": r(gap.mocap.p_mpjpe_mm),
+                        "frames": gap.mocap.frames},
+              "ratio": round(gap.ratio, 3),
+              "per_clip_mm": {c: r(v[0]) for c, v in gap.mocap.per_action.items()}}
+    if joint_names is not None:
+        record["per_joint_mm"] = {"synth": dict(zip(joint_names, map(r, gap.synth.per_joint_mm))),
+                                  "mocap": dict(zip(joint_names, map(r, gap.mocap.per_joint_mm)))}
+    return record
+
+
+def stored_results(path) -> dict:
+    """A results file of `python -m relpose.cli.sim_to_real --json` (json only: it runs no code)."""
+    import json
+    with open(path) as f:
+        return json.load(f)
 
 
 # ------------------------------------------------------------------------------------- over seeds

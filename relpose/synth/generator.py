@@ -361,6 +361,10 @@ def ensure_synthetic(data_dir="data", keypoints: str | None = None, *, seed: int
     missing = [k for k in needed if not os.path.exists(paths[k])]
     shown = {k: p for k, p in paths.items() if k in FILE_NAMES or k == keypoints}
     if not missing:
+        made = read_provenance(paths["3d"]) or {}
+        if made.get("maker") == "relpose.synth" and made.get("version") != GENERATOR_VERSION:
+            log(f"note: {paths['3d']} was made by synthetic generator version {made.get('version')}; this kit makes "
+                f"version {GENERATOR_VERSION} (see data/README.md): delete the synthetic files there to make it")
         return shown
     refuse_foreign_files(paths, missing, provenance(seed, size, frames_per_take), "relpose's synthetic generator")
     t0 = time.perf_counter()
