@@ -102,3 +102,16 @@ def test_command_line_errors_are_one_line(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_stored_seed_results_print_their_means(sets):
+    gaps = {0: _gap(sets, 0), 1: _gap(sets, 1)}
+    summary = sr.seeds_summary(gaps)
+    stored = {"over_seeds": {k: {"mean": v.mean, "half_width_95": v.half_width, "n": v.n} for k, v in summary.items()}}
+    line = sr.seeds_line(stored)
+    assert line.startswith("over 2 seeds") and f"ratio {summary['ratio'].mean:.2f} ± {summary['ratio'].half_width:.2f}" in line
+    means = sr.seed_means(stored)
+    clip = sets[1].actions("S11")[0]
+    assert means["per_clip_mm"][clip] == pytest.approx(np.mean([g.mocap.per_action[clip][0] for g in gaps.values()]))
+    assert "all clips" in sr.clip_table({"mean": means})
+    assert sr.seeds_line({}) == "no seeds in this result"

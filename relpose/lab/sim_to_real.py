@@ -181,3 +181,21 @@ def seeds_summary(gaps: dict, level: float = 0.95) -> dict:
     clips = next(iter(gaps.values())).mocap.per_action
     values.update({f"clip {c}": [g.mocap.per_action[c][0] for g in gaps.values()] for c in clips})
     return {k: mean_interval(v, level) for k, v in values.items()}
+
+
+def seeds_line(stored: dict) -> str:
+    """One line of a stored --seeds result: each quantity's mean ± 95% half-width over the seeds."""
+    over = stored.get("over_seeds")
+    if not over:
+        return "no seeds in this result"
+    parts = [f"{k} {v['mean']:.2f} ± {v['half_width_95']:.2f}" if k == "ratio" else
+             f"{k} {v['mean']:.1f} ± {v['half_width_95']:.1f} mm" for k, v in over.items() if not k.startswith("clip")]
+    return f"over {next(iter(over.values()))['n']} seeds (mean ± 95% half-width): " + ", ".join(parts)
+
+
+def seed_means(stored: dict) -> dict:
+    """A stored --seeds result as one record of the seeds' means (for clip_table): per clip, mocap, synth, ratio."""
+    over = stored["over_seeds"]
+    return {"synth": {"mpjpe_mm": over["synth P1"]["mean"]}, "mocap": {"mpjpe_mm": over["mocap P1"]["mean"]},
+            "ratio": over["ratio"]["mean"],
+            "per_clip_mm": {k[len("clip "):]: v["mean"] for k, v in over.items() if k.startswith("clip ")}}
