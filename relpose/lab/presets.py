@@ -71,11 +71,7 @@ QUICK = Preset("quick", (3, 3, 3), 64, 64, 256,
 QUICKSTART = Preset("quickstart", (3, 3, 3), 64, 64, 256,
                     _stages({1: 2, 2: 1, 3: 1}, batch_size=512, downsample=4, subset=0.15))
 
-# The in-the-wild model's recipe: the quick model on all windows of the broad set (three times the quick recipe's
-# 30% subset per epoch): the broad set has three times the kinds of motion to learn in the same model.
-WILD = Preset("wild", (3, 3, 3), 64, 64, 256,
-              _stages({1: 6, 2: 3, 3: 3}, batch_size=512, downsample=4, subset=1.0), speed_of="quick")
-PRESETS = {p.name: p for p in (PAPER, PAPER_CPN, QUICK, QUICKSTART, WILD)}
+PRESETS = {p.name: p for p in (PAPER, PAPER_CPN, QUICK, QUICKSTART)}
 
 
 # Training windows per second measured on the machines of benchmarks/README.md, per recipe and device:
