@@ -11,9 +11,12 @@ seed's gap and the mean with its 95% interval: an error on motion a model never 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
+import platform
 import sys
+import time
 
 from ..checkpoints import load_checkpoint
 from ..datasets import load_dataset
@@ -23,6 +26,7 @@ from ..mocap import ensure_mocap
 from ..synth import ensure_synthetic
 from ..weights import load_model
 from ..files import find_root
+from ..lab.claims import code_version, cpu_info
 from ..lab.settings import settings as lab_settings
 from ..lab.sim_to_real import clip_table, gap_record, gap_table, gaps_over_seeds, seeds_summary, sim_to_real_gap
 from ..synth import read_provenance
@@ -75,6 +79,7 @@ def _sim_to_real(argv) -> int:
                         help="frame stride for a model file without a training record (default 4, the quick recipe)")
     parser.add_argument("--json", help="also write the numbers to this JSON file (never replaces one)")
     args = parser.parse_args(argv)
+    started, code = time.perf_counter(), code_version()   # the commit read when the run starts
     models = _models(args.models)
     seeds = _seeds(args.seeds)
     if not models and not seeds:
@@ -101,7 +106,14 @@ def _sim_to_real(argv) -> int:
             f"{k} {v}" if k != "ratio" else f"ratio {v.mean:.2f} ± {v.half_width:.2f}"
             for k, v in summary.items() if not k.startswith("clip")))
     if args.json:
+        import torch
+        cpu = cpu_info()
         record = {"command": "python -m relpose.cli.sim_to_real " + " ".join(argv or sys.argv[1:]),
+                  "provenance": {"git_commit": code["commit"], "git_dirty": code["dirty"], "cpu_model": cpu["model"],
+                                 "cpu_flags": cpu["flags"], "torch": torch.__version__,
+                                 "python": platform.python_version(), "threads": torch.get_num_threads(),
+                                 "wall_seconds": round(time.perf_counter() - started, 1),
+                                 "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
                   "keypoints": args.keypoints, "models": models, "downsample": strides,
                   "data": {n: read_provenance(os.path.join(args.data_dir, f)) for n, f in
                            (("synth", "data_3d_synth.npz"), ("mocap", "data_3d_mocap.npz"))},
