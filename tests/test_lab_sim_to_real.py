@@ -60,9 +60,15 @@ def _gap(sets, seed):
     return sr.sim_to_real_gap(RIEModel(TINY.model_config(synth, 1)), synth, mocap, downsample=4, synth_cameras=[0])
 
 
-def test_clip_table_and_record_carry_every_clip_and_the_ratios(sets):
+@pytest.fixture(scope="module")
+def three_gaps(sets):
+    """Gaps of three untrained models (seeds 0-2), evaluated once for the tests below."""
+    return {seed: _gap(sets, seed) for seed in range(3)}
+
+
+def test_clip_table_and_record_carry_every_clip_and_the_ratios(sets, three_gaps):
     synth, mocap, _ = sets
-    gaps = {"a": _gap(sets, 0), "b": _gap(sets, 1)}
+    gaps = {"a": three_gaps[0], "b": three_gaps[1]}
     table = sr.clip_table(gaps)
     lines = table.splitlines()
     assert "a P1" in lines[0] and "b P1" in lines[0] and "x synth" in lines[0]
@@ -79,9 +85,9 @@ def test_clip_table_and_record_carry_every_clip_and_the_ratios(sets):
     assert record["per_joint_mm"]["mocap"]["Hip"] == pytest.approx(gaps["a"].mocap.per_joint_mm[0], abs=0.05)
 
 
-def test_seeds_summary_is_the_mean_and_t_interval(sets):
+def test_seeds_summary_is_the_mean_and_t_interval(sets, three_gaps):
     from relpose.lab.intervals import mean_interval
-    gaps = {0: _gap(sets, 0), 1: _gap(sets, 1), 2: _gap(sets, 2)}
+    gaps = three_gaps
     summary = sr.seeds_summary(gaps)
     ratios = [g.ratio for g in gaps.values()]
     assert summary["ratio"].mean == pytest.approx(np.mean(ratios))
@@ -104,12 +110,13 @@ def test_command_line_errors_are_one_line(argv, message, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_stored_seed_results_print_their_means(sets):
-    gaps = {0: _gap(sets, 0), 1: _gap(sets, 1)}
+def test_stored_seed_results_print_their_means(sets, three_gaps):
+    gaps = {0: three_gaps[0], 1: three_gaps[1]}
     summary = sr.seeds_summary(gaps)
     stored = {"over_seeds": {k: {"mean": v.mean, "half_width_95": v.half_width, "n": v.n} for k, v in summary.items()}}
     line = sr.seeds_line(stored)
-    assert line.startswith("over 2 seeds") and f"ratio {summary['ratio'].mean:.2f} ± {summary['ratio'].half_width:.2f}" in line
+    ratio = summary["ratio"]
+    assert line.startswith("over 2 seeds") and f"ratio {ratio.mean:.2f} ± {ratio.half_width:.2f}" in line
     means = sr.seed_means(stored)
     clip = sets[1].actions("S11")[0]
     assert means["per_clip_mm"][clip] == pytest.approx(np.mean([g.mocap.per_action[clip][0] for g in gaps.values()]))

@@ -10,14 +10,14 @@ missed joints, converted to Human3.6M-17 by the same code that converts a real d
 then has the systematic differences converted keypoints have (relpose.lab.conversion_offsets), which a model
 trained on the 'det' keypoints never saw.
 
-`python -m relpose.cli.wild_model` (or `make wild-model`) makes it: the quick recipe on the synthetic set's
-'det_coco' keypoints (`ensure_wild_model`: trained if checkpoint/wild-quick has no stage-3
+`python -m relpose.cli.wild_model` (or `make wild-model`) makes it: the quick recipe on the broad set's
+'det_coco' keypoints (`ensure_wild_model`: trained if checkpoint/wild-synthwild-quick has no stage-3
 file yet), stored weights-only in half precision (the training file with its optimizer state is 40 MB;
 the weights in float16 are under 7 MB) with its configuration, frame rate and provenance: the commit, the
 recipe, the data set's generator, the machine and torch version, the training time, and the synthetic
 test error of the float32 weights and of the float16 ones, on the broad set's test subjects and on the
-Human3.6M-shaped set's (through Human3.6M's cameras, as the DeepMimic clips are seen). Loading casts the weights back to float32
-(load_state_dict copies into the model's own dtype), so every loader of the kit reads it unchanged.
+Human3.6M-shaped set's (through Human3.6M's cameras, as the DeepMimic clips are seen). Loading casts the weights
+back to float32 (load_state_dict copies into the model's own dtype), so every loader of the kit reads it unchanged.
 """
 from __future__ import annotations
 
@@ -140,7 +140,8 @@ def make_shipped_model(output=None, *, overwrite: bool = False, log=print) -> di
                         "the repository holds of one; use a smaller recipe")
     log(f"wrote {output} ({size / 2 ** 20:.1f} MB): synthetic test MPJPE {errors['float32'][s.dataset]['mpjpe_mm']} mm "
         f"on {s.dataset}, {errors['float32']['synth']['mpjpe_mm']} mm on synth (float32 weights); "
-        f"{errors['float16'][s.dataset]['mpjpe_mm']} / {errors['float16']['synth']['mpjpe_mm']} mm (float16, as shipped)")
+        f"{errors['float16'][s.dataset]['mpjpe_mm']} / {errors['float16']['synth']['mpjpe_mm']} mm "
+        "(float16, as shipped)")
     return provenance
 
 
