@@ -37,10 +37,12 @@ def exercise_1():
     projected = factor * d.half_width
     print(f"  raw+pos+temp - raw over 5 seeds: {d.mean:+.1f} +- {d.half_width:.1f} mm ({intervals.verdict_of(d)}); "
           f"with 10 seeds and the same spread: +- {projected:.1f} mm")
-    expect("the paired difference's half-width, 5 seeds", d.half_width, 20.8, **TRAINED, unit="mm")
-    # The intervals shrink by about 42%. A verdict changes only where the mean difference exceeds the new
-    # half-width: here |mean| stays below it, so it would most likely stay undecided (the effect, if any, is smaller
-    # than the seeds resolve at this scale). Five more seeds also move the mean: only running them decides.
+    expect("the paired difference's half-width, 5 seeds", d.half_width, 3.6, **TRAINED, unit="mm")
+    # The intervals shrink by about 42%. A verdict changes only where the mean difference crosses the new
+    # half-width: here the mean (+9.4 mm: the raw encoding better) is already far outside +-3.6 mm, so the verdict is
+    # decided with five seeds and ten would only narrow it. On generator version 1's data the same recipe gave
+    # +-20.8 mm and an undecided verdict: a verdict belongs to its recipe and its data. Five more seeds also move the
+    # mean: only running them decides.
 
 
 def exercise_2():
@@ -142,19 +144,19 @@ def exercise_5():
     approximate = ("Spine", "Thorax", "Nose", "Head")          # relpose.mocap.deepmimic.to_h36m17 makes these up
     print(f"  largest gap: {worst} (+{diff.max():.0f} mm); approximate points: " +
           ", ".join(f"{n} +{diff[names.index(n)]:.0f}" for n in approximate))
-    expect("gap, all clips (Protocol #1)", g.gap_mm, 110.8, **TRAINED, unit="mm")
+    expect("gap, all clips (Protocol #1)", g.gap_mm, 141.4, **TRAINED, unit="mm")
     assert worst not in approximate
     upright = [c for c in g.mocap.per_action if c.startswith(("walk", "run", "jump", "kick", "punch", "dance"))]
     on_upright = float(np.mean([g.mocap.per_action[c][0] for c in upright]))
     expect(f"mocap MPJPE on the {len(upright)} upright clips (walks, run, jump, kick, punch, dances)", on_upright,
-           91.6, **TRAINED, unit="mm")
-    expect("mocap MPJPE on all 20 clips", g.mocap.mpjpe_mm, 172.3, **TRAINED, unit="mm")
-    # The largest gap is at a real joint (a foot, +268 mm when this was written), not at the approximate points
-    # (+133 to +225 mm), and the clips the generator has no counterpart for (crawling, getting up, cartwheels, flips,
-    # rolls) carry most of it: on the 12 upright clips the error is 92 mm, on all 20 172 mm. The motion, not the
-    # mapping. Changing the
-    # generator's motion (relpose.synth.motion) and retraining is the honest way to close it; training on the clips
-    # is not, since they are the test set.
+           94.5, **TRAINED, unit="mm")
+    expect("mocap MPJPE on all 20 clips", g.mocap.mpjpe_mm, 199.0, **TRAINED, unit="mm")
+    # The largest gap is at a real joint (a foot, +308 mm when this was written), not at the approximate points
+    # (+62 to +202 mm), and the clips the Human3.6M-shaped set has no counterpart for (crawling, getting up,
+    # cartwheels, flips, rolls) carry most of it: on the 12 upright clips the error is 94 mm, on all 20 199 mm. The
+    # motion, not the mapping. Changing the generator's motion and retraining is the honest way to close it (training
+    # on the clips is not: they are the test set), and notebook 08's section 6 shows both tries: a few floor takes
+    # within Human3.6M's actions did not help the quick model; the broad set -d synthwild helped the in-the-wild model.
 
 
 if __name__ == "__main__":
