@@ -22,11 +22,13 @@ def test_the_shipped_model_is_small_weights_only_and_records_how_it_was_made():
     assert floats and all(t.dtype == torch.float16 for t in floats)
     record = ckpt["provenance"]
     assert record["made_by"] == "python -m relpose.cli.wild_model" and record["commit"]
-    assert record["recipe"].startswith("quick") and "det_coco" in record["recipe"]
-    assert record["data"]["maker"] == "relpose.synth" and record["torch"].startswith("2.")
+    assert record["recipe"].startswith("quick") and "det_coco" in record["recipe"] and "-d synthwild" in record["recipe"]
+    assert record["data"]["maker"] == "relpose.synth.wild_set" and record["torch"].startswith("2.")
+    assert set(record["test_subjects"]) == {"synthwild", "synth"}
     errors = record["synthetic_test_error"]
-    # Half precision costs nothing measurable: the record's two figures within 0.5 mm.
-    assert abs(errors["float16"]["mpjpe_mm"] - errors["float32"]["mpjpe_mm"]) < 0.5
+    # Half precision costs nothing measurable: the record's two figures within 0.5 mm, on both test sets.
+    for test_set in ("synthwild", "synth"):
+        assert abs(errors["float16"][test_set]["mpjpe_mm"] - errors["float32"][test_set]["mpjpe_mm"]) < 0.5
     assert ckpt["config"]["input_layout"] == "h36m-17" and ckpt["data"]["fps"] > 0
 
 
@@ -37,7 +39,7 @@ def test_the_shipped_model_lifts_bodies_it_never_saw(tmp_path):
     model, ckpt = load_any_model(wild_model.shipped_model_path())
     assert next(model.parameters()).dtype == torch.float32   # float16 weights come back as float32
     result = evaluate_dataset(model, dataset, ["S9", "S11"], downsample=2, log=None)
-    recorded = ckpt["provenance"]["synthetic_test_error"]["float16"]["mpjpe_mm"]
+    recorded = ckpt["provenance"]["synthetic_test_error"]["float16"]["synth"]["mpjpe_mm"]
     # The tiny set has few, short takes: its error scatters around the full test set's; 1.5x bounds it.
     assert np.isfinite(result.average("mpjpe_mm")) and result.average("mpjpe_mm") < 1.5 * recorded
 
