@@ -15,7 +15,7 @@ def _wild_distance(argv) -> int:
                            description="Lift the DeepMimic clips seen by virtual cameras 2-8 m away with the in-the-wild "
                                        "model, with and without zooming the keypoints to the training person size, and "
                                        "place the root and the floor.")
-    parser.add_argument("--checkpoint", help="the in-the-wild model (default: checkpoint/wild-quick/stage_3_epoch_3.bin)")
+    parser.add_argument("--checkpoint", help="the in-the-wild model (default: the one the kit ships, relpose/data/models/wild-quick.bin)")
     parser.add_argument("--data-dir", default="data", help="where data_3d_mocap.npz is (default: data; read from "
                                                           "pybullet's clips when missing)")
     parser.add_argument("--clips", type=int, help="only the first N clips, alphabetically (default: all 20)")

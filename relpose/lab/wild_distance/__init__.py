@@ -76,7 +76,7 @@ LOCOMOTION = ("run", "walk", "walker_0walk_forward", "walker_turn_left0", "walke
 
 @dataclass
 class WildDistanceConfig:
-    checkpoint: str | None = None      # default: checkpoint/wild-quick/stage_3_epoch_3.bin under the kit's folder
+    checkpoint: str | None = None      # default: the in-the-wild model the kit ships (relpose.lab.wild_model)
     data_dir: str = "data"
     clips: int | None = None           # the first N clips (all 20 when None)
     seed: int = 0
@@ -178,15 +178,17 @@ def load_clips(data_dir: str) -> dict[str, np.ndarray]:
 
 
 def default_checkpoint(root: str | None = None) -> str:
-    return os.path.join(root or find_root(), "checkpoint", "wild-quick", "stage_3_epoch_3.bin")
+    """The in-the-wild model the kit ships (what `make wild` lifts with); `root` is kept for callers that pass it."""
+    from ..wild_model import shipped_model_path
+    return str(shipped_model_path())
 
 
 def run(config: WildDistanceConfig, log=print) -> dict:
     from ...weights import load_any_model
     path = config.checkpoint or default_checkpoint()
     if not os.path.exists(path):
-        raise UserError(f"no in-the-wild model at {path}: train it with `make wild` (relpose.lab.wild_model.ensure_wild_model)"
-                        " or pass --checkpoint")
+        raise UserError(f"no in-the-wild model at {path}: make it with `make wild-model` (relpose.lab.wild_model) "
+                        "or pass --checkpoint")
     model, ckpt = load_any_model(path)
     model.eval()
     model_fps = checkpoint_fps(ckpt)
