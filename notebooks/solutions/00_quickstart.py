@@ -55,7 +55,7 @@ def exercise_1():
     result = evaluation(tta=False)
     _, _, test_2d = dataset.fetch(s.subjects_test, downsample=s.train_config(3).downsample)
     assert sum(a.frames for a in result.actions) == sum(len(p) for p in test_2d) == 30580
-    expect("stage 3, test MPJPE without flipping", result.mpjpe_mm, 73.6, **TRAINED, unit="mm")
+    expect("stage 3, test MPJPE without flipping", result.mpjpe_mm, 75.0, **TRAINED, unit="mm")
     expect("stage 3, P-MPJPE", result.p_mpjpe_mm, 57.9, **TRAINED, unit="mm")
 
 
@@ -79,13 +79,14 @@ def exercise_2():
 def exercise_3():
     """Test-time augmentation: how much flipping helps the tour's model."""
     with_flip, without = evaluation(tta=True), evaluation(tta=False)
-    expect("with flipping", with_flip.mpjpe_mm, 71.9, **TRAINED, unit="mm")
-    expect("without", without.mpjpe_mm, 73.6, **TRAINED, unit="mm")
+    expect("with flipping", with_flip.mpjpe_mm, 71.8, **TRAINED, unit="mm")
+    expect("without", without.mpjpe_mm, 75.0, **TRAINED, unit="mm")
     gain = 100 * (1 - with_flip.mpjpe_mm / without.mpjpe_mm)
-    expect("flipping lowers the error by", gain, 2.3, abs=1.5, unit="%")
+    expect("flipping lowers the error by", gain, 4.3, abs=1.5, unit="%")
     assert with_flip.mpjpe_mm < without.mpjpe_mm
     # Averaging the prediction for the mirrored input with the original cancels part of the errors that are not
-    # mirror-symmetric; notebook 06 shows it action by action.
+    # mirror-symmetric: about 3 mm (4%) for this small model, twice the share it had on generator version 1's data;
+    # notebook 06 shows it action by action (flipping helps in every action there).
 
 
 def exercise_4():
@@ -119,13 +120,17 @@ def exercise_5():
     raw, ours = (np.array(errors[e]) for e in ("raw", "raw+pos+temp"))
     spread = max(np.ptp(raw), np.ptp(ours))
     difference = intervals.mean_interval(ours - raw)
-    expect("largest seed-to-seed range of one encoding", float(spread), 29.2, rel=0.5, abs=5, unit="mm")
+    expect("largest seed-to-seed range of one encoding", float(spread), 5.9, rel=0.5, abs=5, unit="mm")
     print(f"  paired difference (raw+pos+temp - raw): {difference.mean:+.1f} mm, 95% interval "
           f"[{difference.low:+.1f}, {difference.high:+.1f}]: {intervals.verdict_of(difference)}")
-    # One run per encoding is not enough: the seeds alone move one encoding's error by this range, as much as or
-    # more than the mean difference between the encodings. Only the paired interval over seeds can say which is
-    # better (notebook 08, section 1).
-    assert spread > abs(difference.mean) / 2
+    # Here the seeds move one encoding's error by less (up to 6 mm) than the encodings differ (+9.4 mm), and every
+    # seed's pair points the same way: raw is lower, by 7-14 mm, in this small lab recipe (receptive field 9, 4
+    # epochs), against the paper's claim. One run would have pointed the same way this time, but it could not have
+    # told you so: without several seeds there is no measure of the seed-to-seed spread, so a single difference
+    # carries no interval. The paired interval over seeds decides (notebook 08, section 1), and for this recipe
+    # only: notebook 08's stored study, with models as strong as the notebooks', finds raw+pos+temp - raw at
+    # +1.9 +- 2.8 mm over ten seeds, undecided.
+    assert spread < abs(difference.mean) and np.all(ours > raw), (spread, difference.mean)
 
 
 def exercise_6():
@@ -140,7 +145,7 @@ def exercise_6():
     stage3 = evaluation(tta=False).mpjpe_mm
     expect(f"stage 1 after its {s.train_config(1).epochs} epochs (the tour)", stage1, 118.3, **TRAINED, unit="mm")
     expect(f"stage 1 alone for {epochs} epochs (the control)", control, 97.0, rel=0.10, abs=5, unit="mm")
-    expect("the three stages (the tour)", stage3, 73.6, **TRAINED, unit="mm")
+    expect("the three stages (the tour)", stage3, 75.0, **TRAINED, unit="mm")
     explained = (stage1 - control) / (stage1 - stage3)
     print(f"  the extra epochs explain {stage1 - control:.0f} of the {stage1 - stage3:.0f} mm from stage 1 to stage 3 "
           f"({100 * explained:.0f}%); {control - stage3:.0f} mm are left for fusion and fine-tuning")

@@ -56,17 +56,19 @@ def exercise_2():
     """Hold the frozen encoders' BatchNorm statistics (HOLD_BN_STATS = True) against the published behaviour."""
     s, dataset, stage1, valid = setup()
     published, held = stage2_run(False), stage2_run(True)
-    expect("stage 1, where stage 2 starts: validation MPJPE (S9)", validation_mpjpe(lab.load_model(s, 1), *valid), 79.2,
+    expect("stage 1, where stage 2 starts: validation MPJPE (S9)", validation_mpjpe(lab.load_model(s, 1), *valid), 68.5,
            **TRAINED, unit="mm")
-    expect("published (statistics follow the batches): validation MPJPE (S9)", published[1].eval_mpjpe_mm[-1], 127.0,
+    expect("published (statistics follow the batches): validation MPJPE (S9)", published[1].eval_mpjpe_mm[-1], 93.0,
            **TRAINED, unit="mm")
-    expect("held (stage 1's statistics): validation MPJPE (S9)", held[1].eval_mpjpe_mm[-1], 127.4, **TRAINED,
+    expect("held (stage 1's statistics): validation MPJPE (S9)", held[1].eval_mpjpe_mm[-1], 96.1, **TRAINED,
            unit="mm")
     moved = relative_change(stage1["model_pos"], held[0].state_dict(), "LocalLayer_")
     assert moved == 0.0       # held and frozen: the encoders' weights did not move
-    # Half a millimetre apart after one short epoch (the head is still far from trained: stage 2's recipe ends near
-    # 73 mm on these frames): much less than the seed-to-seed spread of quick runs (several mm). A single pair of
-    # runs does not decide it; train both over several seeds (notebook 08's paired intervals).
+    # 3 mm apart after one short epoch, the published behaviour lower (the head is still far from trained: stage 2's
+    # recipe ends near 65 mm on these frames, and the short epoch ends above stage 1, where it started). That is
+    # within the seed-to-seed spread of these runs: with seeds 1 and 2 instead of the recipe's (measured once when
+    # this was written) the published runs ended at 78.9 and 81.3 mm, and held minus published was -1.1 and +12.2 mm.
+    # A single pair of runs does not decide it; train both over several seeds (notebook 08's paired intervals).
 
 
 def exercise_3():
@@ -80,16 +82,16 @@ def exercise_3():
         train.freeze_encoders = saved
     frozen = stage2_run(False)[1]
     moved = relative_change(stage1["model_pos"], model.state_dict(), "LocalLayer_")
-    expect("frozen encoders: validation MPJPE after the first epoch (S9)", frozen.eval_mpjpe_mm[-1], 127.0, **TRAINED,
+    expect("frozen encoders: validation MPJPE after the first epoch (S9)", frozen.eval_mpjpe_mm[-1], 93.0, **TRAINED,
            unit="mm")
-    expect("unfrozen: validation MPJPE after the first epoch (S9)", history.eval_mpjpe_mm[-1], 110.5, **TRAINED,
+    expect("unfrozen: validation MPJPE after the first epoch (S9)", history.eval_mpjpe_mm[-1], 86.5, **TRAINED,
            unit="mm")
-    expect("unfrozen: the encoders' relative change", moved, 0.061, rel=0.3, abs=0.01)
+    expect("unfrozen: the encoders' relative change", moved, 0.068, rel=0.3, abs=0.01)
     assert moved > 0.01
-    # The random fusion blocks' first gradients now reach the encoders and move their weights by 6% in one short
-    # epoch. Here that does not slow the first epoch down (the unfrozen run is lower, with more parameters
-    # fitting the same batches); what freezing protects is the encoders' features for the later epochs and stage 3,
-    # which one short epoch and one seed cannot show.
+    # The random fusion blocks' first gradients now reach the encoders and move their weights by 7% in one short
+    # epoch. In this run that does not slow the first epoch down (the unfrozen run is 6.5 mm lower, with more
+    # parameters fitting the same batches; one seed); what freezing protects is the encoders' features for the later
+    # epochs and stage 3, which one short epoch and one seed cannot show.
 
 
 def exercise_4():
@@ -100,8 +102,8 @@ def exercise_4():
     untrained = RIEModel(s.model_config(dataset, 2))          # random encoders, frozen by stage 2 as usual
     _, history = short_run(s, 2, dataset, model=untrained, valid=valid, subset=SUBSET)
     trained = stage2_run(False)[1]
-    expect("stage 1's encoders: validation MPJPE (S9)", trained.eval_mpjpe_mm[-1], 127.0, **TRAINED, unit="mm")
-    expect("random encoders: validation MPJPE (S9)", history.eval_mpjpe_mm[-1], 200.3, **TRAINED, unit="mm")
+    expect("stage 1's encoders: validation MPJPE (S9)", trained.eval_mpjpe_mm[-1], 93.0, **TRAINED, unit="mm")
+    expect("random encoders: validation MPJPE (S9)", history.eval_mpjpe_mm[-1], 204.9, **TRAINED, unit="mm")
     assert history.eval_mpjpe_mm[-1] > trained.eval_mpjpe_mm[-1] + 40
     # (The same as the exercise's stage 1 with a learning rate near 0: the encoders keep their random weights.)
     # Frozen random encoders are fixed random feature extractors that nothing trains: nearly all of stage 2's

@@ -30,7 +30,7 @@ PARTS = {"local encoders": "LocalLayer_", "global encoder": "GlobalInfo", "fusio
          "decoders": "Integration_"}
 TRAINED = dict(rel=0.15, abs=5.0)     # tolerance of short runs' millimetres (notebook 05's for trained numbers)
 # The first epoch of exercise 1 is 8 steps from the stage-2 model: at lr 1e-3 it moved by 16% between CPU settings
-# (77.6 mm stored, 89.7 under MKL_CBWR=COMPATIBLE with one thread).
+# (on generator version 1's data: 77.6 mm stored, 89.7 under MKL_CBWR=COMPATIBLE with one thread).
 EIGHT_STEPS = dict(rel=0.25, abs=5.0)
 CHANGE = dict(rel=0.25, abs=0.004)    # tolerance of relative weight changes
 
@@ -69,11 +69,11 @@ def stage2_error() -> float:
 def exercise_1():
     """Fine-tune with the stage-1/2 learning rate (1e-3) instead of 5e-4."""
     results = {lr: stage3_run(lr, 1 if lr == 1e-3 else 2) for lr in (5e-4, 1e-3)}
-    expect("stage 2, where stage 3 starts: validation MPJPE (S9)", stage2_error(), 73.3, **TRAINED, unit="mm")
-    expected = {5e-4: (67.8, {"local encoders": 0.0132, "global encoder": 0.0186, "fusion": 0.0200,
-                              "decoders": 0.0198}),
-                1e-3: (77.6, {"local encoders": 0.0238, "global encoder": 0.0356, "fusion": 0.0379,
-                              "decoders": 0.0387})}
+    expect("stage 2, where stage 3 starts: validation MPJPE (S9)", stage2_error(), 64.8, **TRAINED, unit="mm")
+    expected = {5e-4: (63.7, {"local encoders": 0.0127, "global encoder": 0.0192, "fusion": 0.0210,
+                              "decoders": 0.0200}),
+                1e-3: (66.0, {"local encoders": 0.0237, "global encoder": 0.0379, "fusion": 0.0405,
+                              "decoders": 0.0385})}
     for lr, (mm, parts) in expected.items():
         history, states = results[lr]
         expect(f"lr {lr:g}: validation MPJPE after the first epoch (S9)", history.eval_mpjpe_mm[0], mm, **EIGHT_STEPS,
@@ -81,12 +81,17 @@ def exercise_1():
         for part, value in changes(states[0]).items():
             expect(f"lr {lr:g}: {part}, relative change in the first epoch", value, parts[part], **CHANGE)
     small, large = (changes(results[lr][1][0])["local encoders"] for lr in (5e-4, 1e-3))
-    # Adam's step is about lr per parameter: twice the rate moves the encoders nearly twice as far, and the first
-    # epoch's error rises far above stage 2's (a large step on the unfrozen encoders undoes part of stage 2 first).
-    # The smaller rate's 8 steps land within several mm of stage 2's error, either side (73 -> 66 mm when this was
-    # written; the BatchNorm momentum restarts at 0.1 as well); the larger rate's land clearly above the smaller's.
+    first = {lr: results[lr][0].eval_mpjpe_mm[0] for lr in (5e-4, 1e-3)}
+    print(f"  first epoch, lr 1e-3 minus lr 5e-4: {first[1e-3] - first[5e-4]:+.1f} mm; "
+          f"lr 1e-3 minus stage 2: {first[1e-3] - stage2_error():+.1f} mm")
+    # Adam's step is about lr per parameter: twice the rate moves every part nearly twice as far (the mechanism,
+    # asserted for the local encoders). What that does to the error is not decided by one short run: both rates'
+    # 8 steps land within a few mm of stage 2's error (65 -> 64 mm at 5e-4, 65 -> 66 mm at 1e-3; the BatchNorm
+    # momentum restarts at 0.1 as well), the larger rate 2 mm above the smaller, less than its first epoch moves
+    # between CPU settings (16%, EIGHT_STEPS) or between seeds (several mm). On generator version 1's data the
+    # larger rate landed 10 mm above the smaller and far above stage 2 (a large step undoing part of stage 2); on
+    # this data that no longer shows.
     assert 1.4 < large / small < 2.5, (small, large)
-    assert results[1e-3][0].eval_mpjpe_mm[0] > results[5e-4][0].eval_mpjpe_mm[0] + 5
 
 
 def exercise_2():
@@ -153,17 +158,19 @@ def exercise_5():
     _, history = short_run(s, 3, dataset, epochs=3, previous=stage2, subjects=train_subjects,
                            valid=validation_set(dataset, ["S8"]),
                            callbacks=[validate_on(validation_set(dataset, s.subjects_test), into=on_test)])
-    expected_s8, expected_test = (62.2, 60.1, 63.4), (67.1, 63.4, 64.1)
+    expected_s8, expected_test = (72.5, 63.1, 62.5), (71.3, 66.6, 63.1)
     for epoch in range(3):
         expect(f"epoch {epoch + 1}: S8 (held out)", history.eval_mpjpe_mm[epoch], expected_s8[epoch], **TRAINED,
                unit="mm")
         expect(f"epoch {epoch + 1}: S9 + S11 (test)", on_test[epoch], expected_test[epoch], **TRAINED, unit="mm")
     best_s8, best_test = int(np.argmin(history.eval_mpjpe_mm)) + 1, int(np.argmin(on_test)) + 1
     print(f"  best epoch by S8: {best_s8}; by S9 + S11: {best_test}")
-    # Here both choose the last epoch, but the curves differ on the way (after epoch 2 S8 improved while S9 + S11 got
-    # worse): a held-out subject does not rank epochs as the test subjects do. Choosing by a held-out training
-    # subject is honest; choosing by S9/S11 (what 'best' means in the published README's recipe) tunes the choice
-    # on the test subjects and overstates the accuracy for new people.
+    # Here the two agree: both curves fall at every epoch and both choose the last one (on S8 by 0.6 mm only, less
+    # than a seed moves it, so the choice between epochs 2 and 3 is close). One short run cannot show that a
+    # held-out subject ranks epochs as the test subjects do in general; agreeing here does not make choosing by
+    # S9/S11 harmless. Choosing by a held-out training subject is honest; choosing by S9/S11 (what 'best' means in
+    # the published README's recipe) tunes the choice on the test subjects and overstates the accuracy for new
+    # people.
 
 
 if __name__ == "__main__":

@@ -42,19 +42,27 @@ def exercise_1():
     """Which joints gain most from fusion (stage 2) and fine-tuning (stage 3)?"""
     names = setup()[1].skeleton.joint_names
     per_joint = {stage: error_analysis.per_joint_mpjpe_mm(takes(stage)) for stage in (1, 2, 3)}
-    for stage, expected in ((1, 68.2), (2, 61.7), (3, 58.5)):
+    for stage, expected in ((1, 64.9), (2, 61.6), (3, 59.3)):
         expect(f"stage {stage}: mean over joints", float(per_joint[stage].mean()), expected, **TRAINED, unit="mm")
-    gain = per_joint[1] - per_joint[3]
+    gain, fusion = per_joint[1] - per_joint[3], per_joint[1] - per_joint[2]
     order = np.argsort(gain)[::-1]
+    print("  gaining most from stage 1 to 2 (fusion): "
+          + ", ".join(f"{names[j]} {fusion[j]:.0f} mm" for j in np.argsort(fusion)[::-1][:4]))
     print("  gaining most from stage 1 to 3: " + ", ".join(f"{names[j]} {gain[j]:.0f} mm" for j in order[:4]))
     print("  gaining least: " + ", ".join(f"{names[j]} {gain[j]:.0f} mm" for j in order[-3:]))
     by_action = {stage: error_analysis.per_action_mpjpe_mm(takes(stage)) for stage in (1, 3)}
     action_gain = {a: by_action[1][a] - by_action[3][a] for a in by_action[1]}
     best = sorted(action_gain, key=action_gain.get, reverse=True)
     print("  actions gaining most: " + ", ".join(f"{a} {action_gain[a]:.0f} mm" for a in best[:3]))
-    assert min(gain[j] for j in order[:4]) > 10
-    # The feet, wrists and elbows gain most (15-19 mm), the walking actions most of all: fusion lets each part's
-    # decoder use what the other parts do, and arm swing and gait are coupled. The torso's points gain little.
+    assert min(gain[j] for j in order[:4]) > 5 > max(gain[j] for j in order[-3:])
+    # From stage 1 to 3 the mean over joints falls by 5.5 mm only, and unevenly: the thorax (12 mm), the right wrist
+    # (11), the right knee (9), the nose and the head (8) gain most; the root, the left hip, the left knee and the
+    # left shoulder 1-2 mm. Most of the head's and thorax's gain comes with fusion (stage 2: 13-16 mm; stage 3 gives
+    # part of it back). Among actions Photo, WalkDog and WalkTogether gain most (9 mm), Directions least (2 mm). So
+    # the upper trunk and head, not the limbs alone, profit from the decoders seeing the other parts. The left-right
+    # asymmetry (right knee 9 mm, left knee 1 mm) is no property of fusion: the body is symmetric, training adds
+    # every window's mirror image, and this is one model of one seed, whose per-joint differences of a few mm may
+    # move with the seed.
 
 
 def exercise_2():
@@ -116,10 +124,12 @@ def exercise_4():
     wrist_speed = [float(np.linalg.norm(np.diff(t.target[:, wrists], axis=0), axis=-1).mean() * fps) for t in rows]
     root_speed = [r.root_speed_m_s for r in error_analysis.take_motion_stats(rows, fps)]
     r_wrist, r_root = error_analysis.pearson_r(wrist_speed, mpjpe), error_analysis.pearson_r(root_speed, mpjpe)
-    expect("Pearson r, MPJPE vs wrist speed around the root", r_wrist, 0.13, abs=0.1)
-    expect("Pearson r, MPJPE vs root speed", r_root, 0.03, abs=0.1)
-    # Both are weak; the wrists' speed correlates a little more (one model, one set of takes; the correlation mixes
-    # actions, see notebook 06).
+    expect("Pearson r, MPJPE vs wrist speed around the root", r_wrist, -0.01, abs=0.1)
+    expect("Pearson r, MPJPE vs root speed", r_root, 0.09, abs=0.1)
+    # No: both are weak, and the wrists' speed correlates less than the root's (r about 0 against 0.09, as in
+    # notebook 06's section 6). Neither is distinguishable from zero: the 240 takes x cameras are 60 takes seen
+    # by 4 cameras, and over 60 takes |r| below about 0.25 is within chance at 5%. One model, one set of takes, and
+    # the correlation mixes actions (see notebook 06, where the local std, r 0.44, does better than either).
 
 
 def exercise_5():
@@ -134,11 +144,12 @@ def exercise_5():
         rates[fps] = (r.average("mpjve_mm"), r.average("mpjve_mm") * fps / 1000, r.mpjpe_mm)
         print(f"  {fps:g} fps: MPJVE {rates[fps][0]:.1f} mm per frame = {rates[fps][1]:.2f} m/s, "
               f"MPJPE {rates[fps][2]:.1f} mm")
-    expect("MPJVE at 12.5 fps", rates[12.5][0], 22.0, **TRAINED, unit="mm/frame")
-    expect("MPJVE at 50 fps", rates[50.0][0], 9.4, **TRAINED, unit="mm/frame")
-    # One frame step is 20 ms instead of 80 ms, so MPJVE per frame is smaller (9.4 against 22.0 mm); in m/s it is
-    # larger (0.50 against 0.29 m/s), and MPJPE rises too, because the model, trained on every 4th frame, now sees
-    # motion four times slower than in training (its 27 frames cover 0.54 s instead of 2.16 s).
+    expect("MPJVE at 12.5 fps", rates[12.5][0], 18.8, **TRAINED, unit="mm/frame")
+    expect("MPJVE at 50 fps", rates[50.0][0], 8.2, **TRAINED, unit="mm/frame")
+    # One frame step is 20 ms instead of 80 ms, so MPJVE per frame is smaller (8.2 against 18.8 mm); in m/s it is
+    # larger (0.41 against 0.24 m/s), and MPJPE rises too (56.1 against 52.4 mm), because the model, trained on
+    # every 4th frame, now sees motion four times slower than in training (its 27 frames cover 0.54 s instead of
+    # 2.16 s).
 
 
 if __name__ == "__main__":
