@@ -99,3 +99,12 @@ def test_nbval_uses_the_cells_tolerance_and_still_fails_a_real_difference(tmp_pa
     assert failed == {"far.ipynb", "exact.ipynb"}, run.stdout
     assert "71.9 is not within 3% or 2 of the stored 90" in run.stdout
     assert "2 failed, 1 passed" in run.stdout
+
+
+def test_a_table_rule_may_change_length_with_its_cells():
+    from relpose.lab.tolerance import Tolerance, compare_text
+    tol = Tolerance(rel=0.15, abs=8.0, words=frozenset())
+    stored = "a      b\n--------\n1  139.5 ± 9.6"
+    fresh = "a      b\n---------\n1  139.5 ± 10.6"
+    assert compare_text(stored, fresh, tol) == []
+    assert compare_text("a\n----", "a\nxxxx", tol) != []          # a rule against text still differs
