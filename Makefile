@@ -71,8 +71,9 @@ claims: $(STAMP)
 	$(BIN)/python -m relpose.lab.claims --workers 2
 
 # The in-the-wild model the kit ships (relpose/data/models/wild-quick.bin, float16 weights, with its
-# provenance): trained on the broad synthetic set's COCO keypoints (-d synthwild) if checkpoint/wild-synthwild-quick
-# has none (about 4 min on 2 cores, plus 10-20 s to make the set).
+# provenance): trained on the COCO keypoints of the broad synthetic set (-d synthwild) and of the Human3.6M-shaped
+# set's training subjects if checkpoint/wild-synthwild-synth-quick has none (about 4 min on 2 cores, plus 10-20 s
+# to make the sets).
 # It is committed; OVERWRITE=1 makes it again.
 wild-model: $(STAMP)
 	$(BIN)/python -m relpose.cli.wild_model $(if $(filter 1,$(value OVERWRITE)),--overwrite)

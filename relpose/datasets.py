@@ -502,6 +502,32 @@ def _check_stride(downsample) -> int:
     return int(downsample)
 
 
+def merged_datasets(first: PoseDataset, *others: PoseDataset) -> PoseDataset:
+    """One data set of several, their subjects side by side (the in-the-wild model trains on the broad synthetic
+    set and the Human3.6M-shaped one together). They must agree on what a sample is: skeleton, 2D keypoints
+    and their layout, frame rate; subject names must differ, so that no take is silently replaced."""
+    merged = first
+    for other in others:
+        what = {"skeleton": (merged.skeleton.num_joints, other.skeleton.num_joints),
+                "keypoints": (merged.keypoints, other.keypoints),
+                "keypoint layout": (merged.input_layout().name, other.input_layout().name),
+                "frame rate": (merged.fps, other.fps), "3D poses": (merged.positions_3d is not None,
+                                                                   other.positions_3d is not None)}
+        for name, (a, b) in what.items():
+            if a != b:
+                raise UserError(f"data sets {merged.name} and {other.name} differ in {name} ({a} against {b}); "
+                                "only data sets with the same kind of samples can be trained on together")
+        shared = sorted(set(merged.positions_2d) & set(other.positions_2d))
+        if shared:
+            raise UserError(f"data sets {merged.name} and {other.name} both have subject(s) {', '.join(shared)}; "
+                            "subject names must differ to train on them together")
+        positions_3d = None if merged.positions_3d is None else {**merged.positions_3d, **other.positions_3d}
+        merged = replace(merged, name=f"{merged.name}+{other.name}", cameras={**merged.cameras, **other.cameras},
+                         positions_3d=positions_3d, positions_2d={**merged.positions_2d, **other.positions_2d},
+                         video_fps=None)
+    return merged
+
+
 def load_dataset(name: str, keypoints: str, data_dir="data", with_3d: bool = True) -> PoseDataset:
     """Load and prepare data set `name` (see DATASETS) with 2D keypoints `keypoints` from `data_dir`.
 

@@ -29,11 +29,11 @@ _LEG_BONES = (("RHip", "RKnee"), ("LHip", "LKnee"), ("RKnee", "RFoot"), ("LKnee"
 
 # The median torso+legs length of a person in the in-the-wild model's training images, as a fraction of
 # the image width (the model's input is normalised by the width): the synthetic training subjects
-# S1, S5, S6, S7, S8, all takes and cameras of data_2d_synth_det_coco.npz (seed 0, size default; 1000 px
-# wide images). Measured with
+# S1, S5, S6, S7, S8, all takes and cameras of data_2d_synth_det_coco.npz (seed 0, size default, generator
+# version 2; 1000 px wide images). Measured with
 #   python -c "from relpose.person_scale import training_person_size; print(training_person_size('data'))"
-# which printed 0.28695 (median over 600 take-camera pairs; quartiles 0.261 and 0.312).
-TRAINING_PERSON_SIZE = 0.2870
+# which printed 0.28758 (median over 600 take-camera pairs; quartiles 0.259 and 0.312; version 1 gave 0.28695).
+TRAINING_PERSON_SIZE = 0.2876
 PLACEMENTS = ("keep", "recentre", "image-centre")
 
 

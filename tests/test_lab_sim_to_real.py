@@ -102,6 +102,10 @@ def test_seeds_summary_is_the_mean_and_t_interval(sets, three_gaps):
     (["--seeds", "1,1"], "give distinct non-negative whole numbers"),
     (["justapath.bin"], "model 'justapath.bin': give NAME=CHECKPOINT"),
     (["a=x.bin", "a=y.bin"], "model name 'a' given twice"),
+    (["a=x.bin", "--also-train-on", "synthwild"], "--also-train-on changes what --seeds trains"),
+    (["--seeds", "1", "--also-train-on", "nosuchset"], "unknown data set 'nosuchset'"),
+    (["--seeds", "1", "--also-train-on", "h36m"], "--also-train-on h36m: give kit-made sets"),
+    (["--seeds", "1", "--also-train-on", "synth"], "--also-train-on synth: give kit-made sets"),
 ])
 def test_command_line_errors_are_one_line(argv, message, capsys):
     from relpose.cli import sim_to_real as cli

@@ -266,3 +266,56 @@ def test_command_line_writes_the_wild_set(tiny, tmp_path, capsys, monkeypatch):
     assert calls == [(str(tmp_path), dict(seed=3, size="tiny", frames_per_take=None, overwrite=False))]
     out = capsys.readouterr().out
     assert "24,480 frames per camera over the training subjects (30,600 in all)" in out and "W13 W14 W15 (test)" in out
+
+
+# ------------------------------------------------------------------ trained on beside the Human3.6M-shaped set
+def test_merged_with_the_human36m_shaped_set_keeps_every_take(tiny, tiny_data_dir):
+    from relpose.datasets import merged_datasets
+    wild, lab = load_dataset("synthwild", "det", tiny["dir"]), load_dataset("synth", "det", tiny_data_dir)
+    both = merged_datasets(wild, lab)
+    assert both.name == "synthwild+synth" and both.subjects() == wild.subjects() + lab.subjects()
+    for part in (wild, lab):
+        for subject in part.subjects():
+            assert both.cameras[subject] is part.cameras[subject]
+            for action, cams in part.positions_2d[subject].items():
+                assert all(a is b for a, b in zip(both.positions_2d[subject][action], cams))
+                pairs = zip(both.positions_3d[subject][action], part.positions_3d[subject][action])
+                assert all(a is b for a, b in pairs)
+    _, poses_3d, poses_2d = both.fetch(["W01", "S1"])
+    _, wild_3d, _ = wild.fetch(["W01"])
+    _, lab_3d, _ = lab.fetch(["S1"])
+    assert len(poses_3d) == len(poses_2d) == len(wild_3d) + len(lab_3d)
+    assert both.num_frames(["W01", "S1"]) == wild.num_frames(["W01"]) + lab.num_frames(["S1"])
+
+
+def test_merging_refuses_shared_subjects_and_different_samples(tiny, tiny_data_dir):
+    from relpose.datasets import merged_datasets
+    lab = load_dataset("synth", "det", tiny_data_dir)
+    with pytest.raises(UserError, match="both have subject.*S1.*must differ"):
+        merged_datasets(lab, load_dataset("synth", "det", tiny_data_dir))
+    with pytest.raises(UserError, match="differ in keypoints \\(det against gt\\)"):
+        merged_datasets(lab, load_dataset("synthwild", "gt", tiny["dir"]))
+    with pytest.raises(UserError, match="differ in 3D poses"):
+        merged_datasets(lab, load_dataset("synthwild", "det", tiny["dir"], with_3d=False))
+
+
+def test_settings_train_on_both_sets_and_test_on_their_own(tiny, tiny_data_dir, tmp_path, monkeypatch):
+    import dataclasses
+
+    from relpose.lab import settings as settings_module
+    from relpose.lab.settings import load_data, settings
+    from relpose.lab.wild_model import wild_settings
+    monkeypatch.setattr(settings_module, "ensure_data", lambda s: None)   # the tiny sets are not the default size
+    for folder in (tiny["dir"], tiny_data_dir):
+        for name in os.listdir(folder):
+            if name.endswith("_det.npz") or name.startswith("data_3d"):
+                shutil.copy(os.path.join(folder, name), tmp_path / name)
+    s = dataclasses.replace(settings("quick", root=str(tmp_path)), dataset="synthwild", also_train_on=("synth",),
+                            data_dir=str(tmp_path))
+    assert s.subjects_train == [*SUBJECTS[:12], "S1", "S5", "S6", "S7", "S8"]
+    assert s.subjects_test == SUBJECTS[12:]
+    data = load_data(s)
+    assert data.name == "synthwild+synth" and set(s.subjects_train) | set(s.subjects_test) <= set(data.subjects())
+    wild = wild_settings(root=str(tmp_path))
+    assert wild.also_train_on == ("synth",) and wild.keypoints == "det_coco"
+    assert os.path.basename(wild.checkpoint_dir) == "wild-synthwild-synth-quick"

@@ -7,6 +7,8 @@ a training record, such as the shipped in-the-wild model), with the keypoints it
 `--seeds 0,1,2` trains the quick recipe once per seed on the synthetic set of --data-dir (stages 1-3, into
 checkpoint/sim-to-real/synth-v<generator version>/seed-<k>, kept: a second run only evaluates) and prints each
 seed's gap and the mean with its 95% interval: an error on motion a model never saw moves a lot between seeds.
+`--also-train-on synthwild` adds the broad set's training subjects to what each seed trains on (folder
+synth-v<version>+synthwild): what motion the Human3.6M-shaped set does not have would buy the quick recipe.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import sys
 import time
 
 from ..checkpoints import load_checkpoint
-from ..datasets import load_dataset
+from ..datasets import dataset_spec, load_dataset
 from ..errors import UserError
 from ..files import atomic_path, check_output_file
 from ..mocap import ensure_mocap
@@ -57,12 +59,26 @@ def _seeds(text) -> list[int]:
     return seeds
 
 
-def _seed_gaps(seeds, keypoints, data_dir, synth, mocap, strides) -> dict:
-    """The quick recipe trained per seed on data_dir's synthetic set, named 'seed k'."""
+def _also_train_on(text, seeds) -> tuple[str, ...]:
+    names = tuple(n for n in text.split(",") if n) if text else ()
+    if names and not seeds:
+        raise UserError("--also-train-on changes what --seeds trains; give --seeds too")
+    for name in names:
+        spec = dataset_spec(name)   # an unknown name is a one-line error naming the known sets
+        if not spec.kit_made or not spec.subjects_train or name == "synth":
+            raise UserError(f"--also-train-on {name}: give kit-made sets with training subjects other than synth "
+                            "(e.g. synthwild)")
+    return names
+
+
+def _seed_gaps(seeds, keypoints, data_dir, synth, mocap, strides, also=()) -> dict:
+    """The quick recipe trained per seed on data_dir's synthetic set (and the training subjects of the sets
+    `also`), named 'seed k'."""
     meta = read_provenance(os.path.join(data_dir, "data_3d_synth.npz")) or {}
-    s = dataclasses.replace(lab_settings("quick"), keypoints=keypoints, data_dir=data_dir)
+    s = dataclasses.replace(lab_settings("quick"), keypoints=keypoints, data_dir=data_dir, also_train_on=tuple(also))
     version = meta.get("version", "unknown")
-    folder = os.path.join(find_root(), "checkpoint", "sim-to-real", f"synth-v{version}-{keypoints}")
+    name = "+".join((f"synth-v{version}", *also)) + f"-{keypoints}"
+    folder = os.path.join(find_root(), "checkpoint", "sim-to-real", name)
     gaps = gaps_over_seeds(s, seeds, folder, synth, mocap)
     strides.update({f"seed {k}": s.train_config(3).downsample for k in seeds})
     return {f"seed {k}": g for k, g in gaps.items()}
@@ -72,6 +88,9 @@ def _sim_to_real(argv) -> int:
     parser = OneLineParser(prog="python -m relpose.cli.sim_to_real", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", metavar="NAME=CHECKPOINT", help="models to compare")
     parser.add_argument("--seeds", help="train the quick recipe with these seeds (e.g. 0,1,2) and compare them")
+    parser.add_argument("--also-train-on", default="", metavar="SET[,SET]",
+                        help="with --seeds: train on these kit-made sets' training subjects too (e.g. synthwild, the "
+                             "broad set); testing stays on the synthetic set's test subjects")
     parser.add_argument("-k", "--keypoints", default="det", choices=("gt", "det", "det_coco"),
                         help="2D keypoints of both sets (the models' training keypoints; default det)")
     parser.add_argument("--data-dir", default="data", help="where the synthetic and mocap files are (made if missing)")
@@ -82,6 +101,7 @@ def _sim_to_real(argv) -> int:
     started, code = time.perf_counter(), code_version()   # the commit read when the run starts
     models = _models(args.models)
     seeds = _seeds(args.seeds)
+    also = _also_train_on(args.also_train_on, seeds)
     if not models and not seeds:
         raise UserError("give models as NAME=CHECKPOINT, or --seeds to train some (see --help)")
     if args.json:
@@ -96,7 +116,7 @@ def _sim_to_real(argv) -> int:
         strides[name] = stride
         gaps[name] = sim_to_real_gap(load_model(path), synth, mocap, downsample=stride)
     if seeds:
-        gaps.update(_seed_gaps(seeds, args.keypoints, args.data_dir, synth, mocap, strides))
+        gaps.update(_seed_gaps(seeds, args.keypoints, args.data_dir, synth, mocap, strides, also))
     print(gap_table(gaps))
     print()
     print(clip_table(gaps))

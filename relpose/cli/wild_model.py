@@ -10,8 +10,9 @@ from .common import OneLineParser, run_command
 
 def _main(argv) -> int:
     p = OneLineParser(prog="python -m relpose.cli.wild_model",
-                      description="Make the in-the-wild model the kit ships (trained first if checkpoint/wild-quick "
-                                  "has none), weights-only, float16, with its provenance.")
+                      description="Make the in-the-wild model the kit ships (trained first if "
+                                  "checkpoint/wild-synthwild-synth-quick has none), weights-only, float16, "
+                                  "with its provenance.")
     p.add_argument("--output", default=None, metavar="FILE", help="where to write it (default: the package's "
                                                                   "relpose/data/models/wild-quick.bin)")
     p.add_argument("--overwrite", action="store_true", help="replace the model that is there")

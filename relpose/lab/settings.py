@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import checkpoints, mocap, synth  # noqa: F401  (importing synth and mocap registers their makers)
-from ..datasets import PoseDataset, dataset_spec, load_dataset
+from ..datasets import PoseDataset, dataset_spec, load_dataset, merged_datasets
 from ..errors import UserError
 from ..files import find_root   # notebooks call it as lab.find_root
 from ..evaluate import evaluate_dataset
@@ -47,6 +47,9 @@ class Settings:
     device: str
     progress: bool | float = True   # a bar (True), none (False), or one redrawn every that many seconds
     model_overrides: dict = field(default_factory=dict)   # ModelConfig fields changed from the preset
+    # other registered data sets whose training subjects join `dataset`'s in training (same keypoints); testing
+    # stays on `dataset`'s test subjects
+    also_train_on: tuple[str, ...] = ()
 
     def checkpoint_name(self, stage: int) -> str:
         return checkpoint_name(stage, self.preset.epochs(stage))
@@ -62,7 +65,7 @@ class Settings:
 
     @property
     def subjects_train(self) -> list[str]:
-        return list(dataset_spec(self.dataset).subjects_train)
+        return [s for name in (self.dataset, *self.also_train_on) for s in dataset_spec(name).subjects_train]
 
     @property
     def subjects_test(self) -> list[str]:
@@ -157,14 +160,18 @@ def ensure_data(s: Settings) -> None:
     detector-like input with the exact projections ('gt'), and a fresh clone has neither. Keypoints made
     only on request (the synthetic set's 'det_coco') are made when they are the settings' own.
     """
-    spec = dataset_spec(s.dataset)
-    spec.make_missing(None, s.data_dir, log=lambda *_: None)
-    spec.make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
+    for name in (s.dataset, *s.also_train_on):
+        spec = dataset_spec(name)
+        spec.make_missing(None, s.data_dir, log=lambda *_: None)
+        spec.make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
 
 
 def load_data(s: Settings) -> PoseDataset:
+    """The settings' data set, with the training subjects of `also_train_on`'s sets beside its own."""
     ensure_data(s)
-    return load_dataset(s.dataset, s.keypoints, s.data_dir)
+    data = load_dataset(s.dataset, s.keypoints, s.data_dir)
+    others = [load_dataset(name, s.keypoints, s.data_dir) for name in s.also_train_on]
+    return merged_datasets(data, *others) if others else data
 
 
 def train_preset_stage(s: Settings, stage: int, dataset: PoseDataset | None = None, *, log=print,
