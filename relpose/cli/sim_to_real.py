@@ -9,6 +9,7 @@ checkpoint/sim-to-real/synth-v<generator version>/seed-<k>, kept: a second run o
 seed's gap and the mean with its 95% interval: an error on motion a model never saw moves a lot between seeds.
 `--also-train-on synthwild` adds the broad set's training subjects to what each seed trains on (folder
 synth-v<version>+synthwild): what motion the Human3.6M-shaped set does not have would buy the quick recipe.
+`--recipe wild -k det_coco` trains the in-the-wild model's recipe per seed instead.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from ..weights import load_model
 from ..files import find_root
 from ..lab.claims import code_version, cpu_info
 from ..lab.settings import settings as lab_settings
+from ..lab.wild_model import WILD_KEYPOINTS, wild_settings
 from ..lab.sim_to_real import clip_table, gap_record, gap_table, gaps_over_seeds, seeds_summary, sim_to_real_gap
 from ..synth import read_provenance
 from .common import OneLineParser, run_command
@@ -71,13 +73,21 @@ def _also_train_on(text, seeds) -> tuple[str, ...]:
     return names
 
 
-def _seed_gaps(seeds, keypoints, data_dir, synth, mocap, strides, also=()) -> dict:
-    """The quick recipe trained per seed on data_dir's synthetic set (and the training subjects of the sets
-    `also`), named 'seed k'."""
+def _recipe_settings(recipe, keypoints, data_dir, also):
+    """(settings, checkpoint folder name) of what --seeds trains."""
     meta = read_provenance(os.path.join(data_dir, "data_3d_synth.npz")) or {}
-    s = dataclasses.replace(lab_settings("quick"), keypoints=keypoints, data_dir=data_dir, also_train_on=tuple(also))
     version = meta.get("version", "unknown")
-    name = "+".join((f"synth-v{version}", *also)) + f"-{keypoints}"
+    if recipe == "wild":
+        s = dataclasses.replace(wild_settings(), data_dir=data_dir)
+        return s, f"{os.path.basename(s.checkpoint_dir)}-v{version}"
+    s = dataclasses.replace(lab_settings("quick"), keypoints=keypoints, data_dir=data_dir, also_train_on=tuple(also))
+    return s, "+".join((f"synth-v{version}", *also)) + f"-{keypoints}"
+
+
+def _seed_gaps(seeds, keypoints, data_dir, synth, mocap, strides, also=(), recipe="quick") -> dict:
+    """The recipe trained per seed on data_dir's synthetic set (and the training subjects of the sets `also`),
+    named 'seed k'."""
+    s, name = _recipe_settings(recipe, keypoints, data_dir, also)
     folder = os.path.join(find_root(), "checkpoint", "sim-to-real", name)
     gaps = gaps_over_seeds(s, seeds, folder, synth, mocap)
     strides.update({f"seed {k}": s.train_config(3).downsample for k in seeds})
@@ -88,6 +98,10 @@ def _sim_to_real(argv) -> int:
     parser = OneLineParser(prog="python -m relpose.cli.sim_to_real", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", metavar="NAME=CHECKPOINT", help="models to compare")
     parser.add_argument("--seeds", help="train the quick recipe with these seeds (e.g. 0,1,2) and compare them")
+    parser.add_argument("--recipe", default="quick", choices=("quick", "wild"),
+                        help="with --seeds: the quick recipe on the synthetic set (default), or the in-the-wild "
+                             "model's (relpose.lab.wild_model: the broad set and the synthetic set's training "
+                             "subjects, -k det_coco)")
     parser.add_argument("--also-train-on", default="", metavar="SET[,SET]",
                         help="with --seeds: train on these kit-made sets' training subjects too (e.g. synthwild, the "
                              "broad set); testing stays on the synthetic set's test subjects")
@@ -102,6 +116,11 @@ def _sim_to_real(argv) -> int:
     models = _models(args.models)
     seeds = _seeds(args.seeds)
     also = _also_train_on(args.also_train_on, seeds)
+    if args.recipe != "quick" and not seeds:
+        raise UserError("--recipe picks what --seeds trains; give --seeds too")
+    if args.recipe == "wild" and (args.keypoints != WILD_KEYPOINTS or also):
+        raise UserError(f"--recipe wild trains the in-the-wild model's recipe on its own data: give -k "
+                        f"{WILD_KEYPOINTS} and no --also-train-on")
     if not models and not seeds:
         raise UserError("give models as NAME=CHECKPOINT, or --seeds to train some (see --help)")
     if args.json:
@@ -116,7 +135,7 @@ def _sim_to_real(argv) -> int:
         strides[name] = stride
         gaps[name] = sim_to_real_gap(load_model(path), synth, mocap, downsample=stride)
     if seeds:
-        gaps.update(_seed_gaps(seeds, args.keypoints, args.data_dir, synth, mocap, strides, also))
+        gaps.update(_seed_gaps(seeds, args.keypoints, args.data_dir, synth, mocap, strides, also, args.recipe))
     print(gap_table(gaps))
     print()
     print(clip_table(gaps))
