@@ -106,7 +106,10 @@ def test_seeds_summary_is_the_mean_and_t_interval(sets, three_gaps):
     (["--seeds", "1", "--also-train-on", "nosuchset"], "unknown data set 'nosuchset'"),
     (["--seeds", "1", "--also-train-on", "h36m"], "--also-train-on h36m: give kit-made sets"),
     (["--seeds", "1", "--also-train-on", "synth"], "--also-train-on synth: give kit-made sets"),
-    (["a=x.bin", "--recipe", "wild"], "--recipe picks what --seeds trains"),
+    (["a=x.bin", "--recipe", "wild"], "--recipe and --subset change what --seeds trains"),
+    (["a=x.bin", "--subset", "0.1"], "--recipe and --subset change what --seeds trains"),
+    (["--seeds", "1", "--subset", "0"], "subset"),
+    (["--seeds", "1", "--subset", "1.5"], "must be in (0, 1]"),
     (["--seeds", "1", "--recipe", "wild"], "--recipe wild trains the in-the-wild model's recipe on its own data"),
     (["--seeds", "1", "--recipe", "wild", "-k", "det_coco", "--also-train-on", "synthwild"], "no --also-train-on"),
 ])

@@ -9,7 +9,8 @@ checkpoint/sim-to-real/synth-v<generator version>/seed-<k>, kept: a second run o
 seed's gap and the mean with its 95% interval: an error on motion a model never saw moves a lot between seeds.
 `--also-train-on synthwild` adds the broad set's training subjects to what each seed trains on (folder
 synth-v<version>+synthwild): what motion the Human3.6M-shaped set does not have would buy the quick recipe.
-`--recipe wild -k det_coco` trains the in-the-wild model's recipe per seed instead.
+`--recipe wild -k det_coco` trains the in-the-wild model's recipe per seed instead; `--subset` changes the share of
+each take a recipe trains on per epoch (folder suffix -subset<F>).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import sys
 import time
 
 from ..checkpoints import load_checkpoint
+from ..config_rules import SUBSET_RULE, check_rules
 from ..datasets import dataset_spec, load_dataset
 from ..errors import UserError
 from ..files import atomic_path, check_output_file
@@ -73,21 +75,33 @@ def _also_train_on(text, seeds) -> tuple[str, ...]:
     return names
 
 
-def _recipe_settings(recipe, keypoints, data_dir, also):
+def _recipe_settings(recipe, keypoints, data_dir, also, subset=None):
     """(settings, checkpoint folder name) of what --seeds trains."""
     meta = read_provenance(os.path.join(data_dir, "data_3d_synth.npz")) or {}
     version = meta.get("version", "unknown")
     if recipe == "wild":
         s = dataclasses.replace(wild_settings(), data_dir=data_dir)
-        return s, f"{os.path.basename(s.checkpoint_dir)}-v{version}"
-    s = dataclasses.replace(lab_settings("quick"), keypoints=keypoints, data_dir=data_dir, also_train_on=tuple(also))
-    return s, "+".join((f"synth-v{version}", *also)) + f"-{keypoints}"
+        name = f"{os.path.basename(s.checkpoint_dir)}-v{version}"
+    else:
+        s = dataclasses.replace(lab_settings("quick"), keypoints=keypoints, data_dir=data_dir,
+                                also_train_on=tuple(also))
+        name = "+".join((f"synth-v{version}", *also)) + f"-{keypoints}"
+    if subset is None:
+        return s, name
+    return dataclasses.replace(s, preset=s.preset.with_train(subset=subset)), f"{name}-subset{subset:g}"
 
 
-def _seed_gaps(seeds, keypoints, data_dir, synth, mocap, strides, also=(), recipe="quick") -> dict:
+def _subset(value) -> float | None:
+    if value is None:
+        return None
+    check_rules({"subset": value}, [SUBSET_RULE])   # TrainConfig's rule: a one-line error naming the value
+    return float(value)
+
+
+def _seed_gaps(seeds, keypoints, data_dir, synth, mocap, strides, also=(), recipe="quick", subset=None) -> dict:
     """The recipe trained per seed on data_dir's synthetic set (and the training subjects of the sets `also`),
     named 'seed k'."""
-    s, name = _recipe_settings(recipe, keypoints, data_dir, also)
+    s, name = _recipe_settings(recipe, keypoints, data_dir, also, subset)
     folder = os.path.join(find_root(), "checkpoint", "sim-to-real", name)
     gaps = gaps_over_seeds(s, seeds, folder, synth, mocap)
     strides.update({f"seed {k}": s.train_config(3).downsample for k in seeds})
@@ -102,6 +116,9 @@ def _sim_to_real(argv) -> int:
                         help="with --seeds: the quick recipe on the synthetic set (default), or the in-the-wild "
                              "model's (relpose.lab.wild_model: the broad set and the synthetic set's training "
                              "subjects, -k det_coco)")
+    parser.add_argument("--subset", type=float, default=None, metavar="F",
+                        help="with --seeds: the share of each take the recipe trains on per epoch (default: the "
+                             "recipe's, 0.3); e.g. the same number of windows with --also-train-on's extra subjects")
     parser.add_argument("--also-train-on", default="", metavar="SET[,SET]",
                         help="with --seeds: train on these kit-made sets' training subjects too (e.g. synthwild, the "
                              "broad set); testing stays on the synthetic set's test subjects")
@@ -116,8 +133,9 @@ def _sim_to_real(argv) -> int:
     models = _models(args.models)
     seeds = _seeds(args.seeds)
     also = _also_train_on(args.also_train_on, seeds)
-    if args.recipe != "quick" and not seeds:
-        raise UserError("--recipe picks what --seeds trains; give --seeds too")
+    if (args.recipe != "quick" or args.subset is not None) and not seeds:
+        raise UserError("--recipe and --subset change what --seeds trains; give --seeds too")
+    subset = _subset(args.subset)
     if args.recipe == "wild" and (args.keypoints != WILD_KEYPOINTS or also):
         raise UserError(f"--recipe wild trains the in-the-wild model's recipe on its own data: give -k "
                         f"{WILD_KEYPOINTS} and no --also-train-on")
@@ -135,7 +153,7 @@ def _sim_to_real(argv) -> int:
         strides[name] = stride
         gaps[name] = sim_to_real_gap(load_model(path), synth, mocap, downsample=stride)
     if seeds:
-        gaps.update(_seed_gaps(seeds, args.keypoints, args.data_dir, synth, mocap, strides, also, args.recipe))
+        gaps.update(_seed_gaps(seeds, args.keypoints, args.data_dir, synth, mocap, strides, also, args.recipe, subset))
     print(gap_table(gaps))
     print()
     print(clip_table(gaps))
