@@ -5,11 +5,11 @@ The model is the quick recipe trained on the broad synthetic set's 'det_coco' ke
 Human3.6M-shaped set's training subjects (`wild_settings`): -d synthwild (relpose.synth.wild_set) has what people
 do beyond Human3.6M's actions (floor work, kneeling, running, jumping, acrobatics: relpose.synth.library), bodies
 from children to tall adults, and cameras people use (phones and webcams at any height, landscape and portrait)
-beside a Human3.6M camera; -d synth keeps what Human3.6M's actions through its four cameras look like. Its keypoints are a
-COCO detector's on the synthetic bodies (eyes, ears and nose from the head's geometry) with detector noise and
-missed joints, converted to Human3.6M-17 by the same code that converts a real detector's output. Its 2D input
-then has the systematic differences converted keypoints have (relpose.lab.conversion_offsets), which a model
-trained on the 'det' keypoints never saw.
+beside a Human3.6M camera; -d synth keeps what Human3.6M's actions through its four cameras look like. Its
+keypoints are a COCO detector's on the synthetic bodies (eyes, ears and nose from the head's geometry) with
+detector noise and missed joints, converted to Human3.6M-17 by the same code that converts a real detector's
+output. Its 2D input then has the systematic differences converted keypoints have
+(relpose.lab.conversion_offsets), which a model trained on the 'det' keypoints never saw.
 
 `python -m relpose.cli.wild_model` (or `make wild-model`) makes it: the quick recipe on both sets'
 'det_coco' keypoints (`ensure_wild_model`: trained if checkpoint/wild-synthwild-synth-quick has no stage-3
@@ -111,11 +111,10 @@ def make_shipped_model(output=None, *, overwrite: bool = False, log=print) -> di
     s = wild_settings()
     path = ensure_wild_model(s, STAGE, log=log)
     ckpt = checkpoints.load_checkpoint(path)
-    dataset = load_data(s)
+    dataset = load_data(s)   # the broad set with ALSO_TRAIN_ON's sets beside it, each with its test subjects
     # the Human3.6M-shaped set's test subjects through Human3.6M's cameras: how the DeepMimic clips are seen
     lab_set = dataclasses.replace(s, dataset="synth", also_train_on=())
-    dataset_spec("synth").make_missing(s.keypoints, s.data_dir, log=lambda *_: None)
-    lab_data = load_data(lab_set)
+    lab_data = dataset if set(lab_set.subjects_test) <= set(dataset.subjects()) else load_data(lab_set)
     errors = {}
     for precision, state in (("float32", ckpt["model_pos"]), ("float16", half_precision(ckpt["model_pos"]))):
         model = load_model(path, device=s.device)
